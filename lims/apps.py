@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LimsConfig(AppConfig):
+    name = "lims"
+    verbose_name = "LIMS core"

@@ -1,0 +1,193 @@
+"""Core domain: proposals and their members, beamlines and sessions, lab contacts, the audit log."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from .choices import AuditAction, MemberRole, ProposalKind, SampleChangerModel
+
+proposal_code_validator = RegexValidator(r"^[A-Za-z]{1,10}$", "A proposal code is letters only, e.g. 'mx'.")
+proposal_number_validator = RegexValidator(r"^[0-9]{1,10}$", "A proposal number is digits only, e.g. '2345'.")
+
+
+class Proposal(models.Model):
+    """A user programme with beamtime: code + number ("mx2345"). Every shipment belongs to one."""
+
+    code = models.CharField(max_length=10, validators=[proposal_code_validator])
+    number = models.CharField(max_length=10, validators=[proposal_number_validator])
+    title = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20, choices=ProposalKind.choices, default=ProposalKind.ACADEMIC)
+    mail_in = models.BooleanField(
+        default=False, help_text="Samples are sent for the facility to collect (MXpress-style service)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="ProposalMember", related_name="proposals"
+    )
+
+    class Meta:
+        ordering = ["code", "number"]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), "number", name="proposal_code_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The proposal as users write it: code + number, e.g. "mx2345"."""
+        return f"{self.code}{self.number}"
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.lower()
+        super().save(*args, **kwargs)
+
+
+class ProposalMember(models.Model):
+    """A user's membership of a proposal, with the role they hold in it."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=MemberRole.choices, default=MemberRole.MEMBER)
+
+    class Meta:
+        ordering = ["proposal", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "user"], name="member_unique_per_proposal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.proposal} ({self.get_role_display()})"
+
+
+class Beamline(models.Model):
+    """A beamline and the geometry of its sample changer (positions, puck types accepted)."""
+
+    name = models.CharField(max_length=30, unique=True)
+    sample_changer_model = models.CharField(
+        max_length=20, choices=SampleChangerModel.choices, default=SampleChangerModel.OTHER
+    )
+    puck_positions = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1)], help_text="Number of puck positions in the sample changer."
+    )
+    positions_per_cell = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For cell-based changers (FlexHCD: 3 pucks a cell); empty otherwise."
+    )
+    accepted_container_types = models.JSONField(
+        default=list, blank=True, help_text='Container types the positions accept, e.g. ["spine", "unipuck"].'
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(puck_positions__gte=1), name="beamline_positions_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from samples.choices import ContainerType
+
+        unknown = set(self.accepted_container_types or []) - set(ContainerType.values)
+        if unknown:
+            raise ValidationError(
+                {"accepted_container_types": f"Unknown container types: {sorted(unknown)}."}
+            )
+        if self.positions_per_cell and self.puck_positions % self.positions_per_cell:
+            raise ValidationError({"positions_per_cell": "Puck positions must be a whole number of cells."})
+
+
+class Session(models.Model):
+    """A beamtime: a proposal's slot on a beamline, with the facility's local contact."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="sessions")
+    beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, related_name="sessions")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    local_contact = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="session_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["beamline", "start"])]
+
+    def __str__(self) -> str:
+        return f"{self.proposal} on {self.beamline} from {self.start:%Y-%m-%d}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": "A session must end after it starts."})
+
+
+class LabContact(models.Model):
+    """A reusable contact card of a proposal: who sends, who receives back, and how to ship."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="lab_contacts")
+    card_name = models.CharField(max_length=60, help_text="How the card is listed, e.g. 'Lab Grenoble'.")
+    name = models.CharField("contact name", max_length=120)
+    telephone = models.CharField(max_length=45)
+    fax = models.CharField(max_length=45, blank=True)
+    email = models.EmailField()
+    lab_name = models.CharField(max_length=120)
+    address = models.TextField()
+    default_courier = models.CharField(max_length=45, blank=True)
+    courier_account = models.CharField(max_length=45, blank=True)
+    billing_reference = models.CharField(max_length=45, blank=True)
+    default_customs_value = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    default_transport_value = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+
+    class Meta:
+        ordering = ["card_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "card_name"], name="labcontact_card_unique_per_proposal"
+            ),
+            models.CheckConstraint(
+                condition=Q(default_customs_value__gte=0) | Q(default_customs_value__isnull=True),
+                name="labcontact_customs_value_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_transport_value__gte=0) | Q(default_transport_value__isnull=True),
+                name="labcontact_transport_value_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_name} ({self.name})"
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, to which object, with the changed fields before and after. Append-only."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    message = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"

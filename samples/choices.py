@@ -1,0 +1,52 @@
+"""Kinds of containers and samples, and the experiment kinds a user may ask for."""
+
+from django.db import models
+
+
+class ContainerType(models.TextChoices):
+    SPINE = "spine", "SPINE puck (10)"
+    UNIPUCK = "unipuck", "UniPuck (16)"
+    OTHER = "other", "Other"
+
+
+# Fixed capacities of the standard pucks; "other" carries its own.
+CONTAINER_CAPACITY = {ContainerType.SPINE: 10, ContainerType.UNIPUCK: 16}
+MAX_OTHER_CAPACITY = 100
+
+
+class ContainerStatus(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    AT_FACILITY = "at_facility", "At facility"
+    IN_SAMPLE_CHANGER = "in_sample_changer", "In sample changer (processing)"
+    UNLOADED = "unloaded", "Unloaded"
+    RETURNED = "returned", "Returned"
+    DISPOSED = "disposed", "Disposed"
+
+
+class ExperimentKind(models.TextChoices):
+    """ISPyB's DiffractionPlan.experimentKind values that users pick at registration."""
+
+    DEFAULT = "Default", "Default"
+    OSC = "OSC", "OSC (native)"
+    SAD = "SAD", "SAD"
+    MAD = "MAD", "MAD"
+    SAD_INVERSE = "SAD - Inverse Beam", "SAD - inverse beam"
+    MAD_INVERSE = "MAD - Inverse Beam", "MAD - inverse beam"
+    MR = "MR", "Molecular replacement"
+    HELICAL = "Helical", "Helical"
+    LIGAND = "Ligand binding", "Ligand binding"
+    REFINEMENT = "Refinement", "Refinement"
+    MXPRESS_E = "MXPressE", "MXPressE (screen and collect)"
+    MXPRESS_O = "MXPressO", "MXPressO (collect, no screening)"
+    MXPRESS_SAD = "MXPressE_SAD", "MXPressE SAD"
+    MXPRESS_M = "MXPressM", "MXPressM (mesh)"
+    SCREENING = "Screening", "Screening only"
+
+
+class SampleStatus(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    LOADED = "loaded", "Loaded"
+    UNLOADED = "unloaded", "Unloaded"
+    CENTRED = "centred", "Centred"
+    COLLECTED = "collected", "Collected"
+    ERROR = "error", "Error"

@@ -1,0 +1,203 @@
+"""Proteins, containers (pucks) and samples (pins) with their crystal and diffraction plan."""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from lims.models import Proposal
+
+from .choices import (
+    CONTAINER_CAPACITY,
+    MAX_OTHER_CAPACITY,
+    ContainerStatus,
+    ContainerType,
+    ExperimentKind,
+    SampleStatus,
+)
+
+# Beamline control rejects any other character in a sample name: one bad name aborts its whole sync.
+SAMPLE_NAME_REGEX = r"^[A-Za-z0-9:+_-]+$"
+sample_name_validator = RegexValidator(
+    SAMPLE_NAME_REGEX, "Use only letters, digits and the characters : + _ - (no spaces)."
+)
+
+
+def validate_pin_code(value: str) -> None:
+    """A SPINE pin code: 10 characters [A-Z0-9] by default, the pattern configurable per facility."""
+    if value and not re.fullmatch(settings.PIN_CODE_PATTERN, value):
+        raise ValidationError(
+            "A pin code is 10 upper-case letters or digits (as printed on the cap), e.g. 'AB12345678'.",
+            code="invalid_pin_code",
+        )
+
+
+positive = [MinValueValidator(0.0001)]
+angle = [MinValueValidator(0.0001), MaxValueValidator(180)]
+
+
+class Protein(models.Model):
+    """A macromolecule of a proposal, known by its acronym (unique within the proposal)."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="proteins")
+    acronym = models.CharField(max_length=45, validators=[sample_name_validator])
+    name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["acronym"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "acronym"], name="protein_acronym_unique_per_proposal"
+            ),
+            models.CheckConstraint(
+                condition=Q(acronym__regex=SAMPLE_NAME_REGEX), name="protein_acronym_charset"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.acronym
+
+
+class Container(models.Model):
+    """A puck in a dewar: SPINE (10 pins), UniPuck (16) or another with its own capacity."""
+
+    shipment = models.ForeignKey(
+        "shipping.Shipment", on_delete=models.CASCADE, related_name="containers", editable=False
+    )
+    dewar = models.ForeignKey("shipping.Dewar", on_delete=models.CASCADE, related_name="containers")
+    name = models.CharField(max_length=60, validators=[sample_name_validator])
+    container_type = models.CharField(
+        max_length=10, choices=ContainerType.choices, default=ContainerType.UNIPUCK
+    )
+    capacity = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_OTHER_CAPACITY)]
+    )
+    barcode = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ContainerStatus.choices, default=ContainerStatus.REGISTERED
+    )
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["dewar", "id"]
+        constraints = [
+            # The shipment is the dewar's: kept by the services, it lets the database enforce names.
+            models.UniqueConstraint(fields=["shipment", "name"], name="container_name_unique_per_shipment"),
+            models.CheckConstraint(
+                condition=(
+                    Q(container_type=ContainerType.SPINE, capacity=CONTAINER_CAPACITY[ContainerType.SPINE])
+                    | Q(
+                        container_type=ContainerType.UNIPUCK,
+                        capacity=CONTAINER_CAPACITY[ContainerType.UNIPUCK],
+                    )
+                    | Q(container_type=ContainerType.OTHER, capacity__gte=1, capacity__lte=MAX_OTHER_CAPACITY)
+                ),
+                name="container_capacity_matches_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        standard = CONTAINER_CAPACITY.get(self.container_type)
+        if standard is not None and self.capacity is None:
+            self.capacity = standard
+        if standard is not None and self.capacity != standard:
+            raise ValidationError(
+                {"capacity": f"A {self.get_container_type_display()} holds {standard} pins."}
+            )
+        if self.capacity is None:
+            raise ValidationError({"capacity": "Give the number of positions of this container."})
+        if self.dewar_id and self.shipment_id and self.dewar.shipment_id != self.shipment_id:
+            raise ValidationError({"dewar": "The dewar belongs to another shipment."})
+
+
+class Sample(models.Model):
+    """A pin in a container position: the crystal on it and what the user wants done with it."""
+
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="samples")
+    position = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    name = models.CharField(max_length=45, validators=[sample_name_validator])
+    pin_code = models.CharField(
+        "pin barcode", max_length=20, null=True, blank=True, validators=[validate_pin_code]
+    )
+    protein = models.ForeignKey(Protein, on_delete=models.PROTECT, related_name="samples")
+    status = models.CharField(max_length=20, choices=SampleStatus.choices, default=SampleStatus.REGISTERED)
+    # Set when the sample leaves circulation (its shipment cancelled or closed): its pin may be reused.
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Crystal
+    space_group = models.CharField(max_length=20, blank=True)
+    cell_a = models.FloatField(null=True, blank=True, validators=positive)
+    cell_b = models.FloatField(null=True, blank=True, validators=positive)
+    cell_c = models.FloatField(null=True, blank=True, validators=positive)
+    cell_alpha = models.FloatField(null=True, blank=True, validators=angle)
+    cell_beta = models.FloatField(null=True, blank=True, validators=angle)
+    cell_gamma = models.FloatField(null=True, blank=True, validators=angle)
+    # Diffraction plan
+    experiment_kind = models.CharField(
+        max_length=30, choices=ExperimentKind.choices, default=ExperimentKind.DEFAULT, blank=True
+    )
+    aimed_resolution = models.FloatField("aimed resolution (Å)", null=True, blank=True, validators=positive)
+    required_resolution = models.FloatField(
+        "required resolution (Å)", null=True, blank=True, validators=positive
+    )
+    aimed_completeness = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    aimed_multiplicity = models.FloatField(null=True, blank=True, validators=positive)
+    preferred_beam_size = models.FloatField(
+        "preferred beam size (µm)", null=True, blank=True, validators=positive
+    )
+    anomalous_scatterer = models.CharField(max_length=3, blank=True)
+    number_of_positions = models.PositiveSmallIntegerField(null=True, blank=True)
+    radiation_sensitivity = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    loop_type = models.CharField(max_length=45, blank=True)
+    holder_length = models.FloatField("holder length (mm)", null=True, blank=True, validators=positive)
+    smiles = models.CharField("ligand SMILES", max_length=400, blank=True)
+    comments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["container", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["container", "position"], name="sample_position_unique_per_container"
+            ),
+            models.UniqueConstraint(fields=["protein", "name"], name="sample_name_unique_per_protein"),
+            models.UniqueConstraint(
+                fields=["pin_code"],
+                condition=Q(retired_at__isnull=True) & Q(pin_code__isnull=False),
+                name="sample_pin_code_unique_among_live",
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1) & Q(position__lte=MAX_OTHER_CAPACITY),
+                name="sample_position_range",
+            ),
+            models.CheckConstraint(condition=Q(name__regex=SAMPLE_NAME_REGEX), name="sample_name_charset"),
+        ]
+        indexes = [models.Index(fields=["pin_code"], name="sample_pin_code_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.container_id and self.position and self.position > self.container.capacity:
+            errors["position"] = (
+                f"Position {self.position} does not exist in {self.container.name}, "
+                f"which has positions 1 to {self.container.capacity}."
+            )
+        if (
+            self.protein_id
+            and self.container_id
+            and self.protein.proposal_id != self.container.shipment.proposal_id
+        ):
+            errors["protein"] = "This protein belongs to another proposal."
+        if self.pin_code == "":
+            self.pin_code = None
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,71 @@
+"""Personas (after healthchecks' hc/test.py): a member of Alice's proposal, a member of another
+proposal who "should have no access to Alice's stuff", stores, beamline staff, admin, anonymous."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from lims.choices import FacilityRole, MemberRole
+
+from . import factories as f
+
+
+@pytest.fixture
+def proposal(db):
+    return f.ProposalFactory(code="mx", number="2345", title="Alice's kinases")
+
+
+@pytest.fixture
+def other_proposal(db):
+    return f.ProposalFactory(code="mx", number="9999", title="Someone else's")
+
+
+@pytest.fixture
+def member(proposal):
+    user = f.UserFactory(username="alice")
+    f.ProposalMemberFactory(proposal=proposal, user=user, role=MemberRole.PRINCIPAL_INVESTIGATOR)
+    return user
+
+
+@pytest.fixture
+def outsider(other_proposal):
+    user = f.UserFactory(username="charlie")
+    f.ProposalMemberFactory(proposal=other_proposal, user=user)
+    return user
+
+
+@pytest.fixture
+def stores(db):
+    return f.UserFactory(username="stores", groups=[FacilityRole.STORES])
+
+
+@pytest.fixture
+def beamline_staff(db):
+    return f.UserFactory(username="blstaff", groups=[FacilityRole.BEAMLINE_STAFF])
+
+
+@pytest.fixture
+def admin_user(db):
+    return f.UserFactory(username="admin", is_staff=True, is_superuser=True, groups=[FacilityRole.ADMIN])
+
+
+@pytest.fixture
+def lab_contact(proposal):
+    return f.LabContactFactory(proposal=proposal, card_name="Home lab")
+
+
+@pytest.fixture
+def shipment(proposal, member):
+    """Alice's draft shipment: one dewar, one UniPuck, three samples."""
+    return f.shipment_tree(proposal=proposal, user=member, samples=3, name="Alice-1")
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
