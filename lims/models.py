@@ -25,9 +25,7 @@ class Proposal(models.Model):
         default=False, help_text="Samples are sent for the facility to collect (MXpress-style service)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="ProposalMember", related_name="proposals"
-    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="ProposalMember", related_name="proposals")
 
     class Meta:
         ordering = ["code", "number"]
@@ -38,14 +36,14 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.code = self.code.lower()
+        super().save(*args, **kwargs)
+
     @property
     def name(self) -> str:
         """The proposal as users write it: code + number, e.g. "mx2345"."""
         return f"{self.code}{self.number}"
-
-    def save(self, *args, **kwargs):
-        self.code = self.code.lower()
-        super().save(*args, **kwargs)
 
 
 class ProposalMember(models.Model):
@@ -97,9 +95,7 @@ class Beamline(models.Model):
 
         unknown = set(self.accepted_container_types or []) - set(ContainerType.values)
         if unknown:
-            raise ValidationError(
-                {"accepted_container_types": f"Unknown container types: {sorted(unknown)}."}
-            )
+            raise ValidationError({"accepted_container_types": f"Unknown container types: {sorted(unknown)}."})
         if self.positions_per_cell and self.puck_positions % self.positions_per_cell:
             raise ValidationError({"positions_per_cell": "Puck positions must be a whole number of cells."})
 
@@ -155,9 +151,7 @@ class LabContact(models.Model):
     class Meta:
         ordering = ["card_name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["proposal", "card_name"], name="labcontact_card_unique_per_proposal"
-            ),
+            models.UniqueConstraint(fields=["proposal", "card_name"], name="labcontact_card_unique_per_proposal"),
             models.CheckConstraint(
                 condition=Q(default_customs_value__gte=0) | Q(default_customs_value__isnull=True),
                 name="labcontact_customs_value_not_negative",

@@ -54,14 +54,10 @@ def lab_contact_update(*, contact: LabContact, user, data: dict) -> LabContact:
 @transaction.atomic
 def proposal_member_add(*, proposal: Proposal, user, member, role: str = MemberRole.MEMBER) -> ProposalMember:
     """Make ``member`` a member of ``proposal`` (or change their role)."""
-    membership, created = ProposalMember.objects.get_or_create(
-        proposal=proposal, user=member, defaults={"role": role}
-    )
+    membership, created = ProposalMember.objects.get_or_create(proposal=proposal, user=member, defaults={"role": role})
     before = None if created else audit.snapshot(membership)
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
-    audit.record(
-        user=user, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=membership, before=before
-    )
+    audit.record(user=user, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=membership, before=before)
     return membership

@@ -47,9 +47,7 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 # The facility running this LIMS: printed on labels and reports, and the prefix of dewar barcodes.
 FACILITY_NAME = env("FACILITY_NAME", "Demo Synchrotron")
 FACILITY_CODE = env("FACILITY_CODE", "DS")
-FACILITY_ADDRESS = env(
-    "FACILITY_ADDRESS", "Demo Synchrotron, MX stores\n1 Beamline Avenue\n00000 Science Park"
-)
+FACILITY_ADDRESS = env("FACILITY_ADDRESS", "Demo Synchrotron, MX stores\n1 Beamline Avenue\n00000 Science Park")
 DEWAR_BARCODE_DIGITS = envint("DEWAR_BARCODE_DIGITS", 6)
 PIN_CODE_PATTERN = env("PIN_CODE_PATTERN", r"^[A-Z0-9]{10}$")
 
@@ -149,9 +147,7 @@ EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20)
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 

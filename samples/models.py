@@ -50,12 +50,8 @@ class Protein(models.Model):
     class Meta:
         ordering = ["acronym"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["proposal", "acronym"], name="protein_acronym_unique_per_proposal"
-            ),
-            models.CheckConstraint(
-                condition=Q(acronym__regex=SAMPLE_NAME_REGEX), name="protein_acronym_charset"
-            ),
+            models.UniqueConstraint(fields=["proposal", "acronym"], name="protein_acronym_unique_per_proposal"),
+            models.CheckConstraint(condition=Q(acronym__regex=SAMPLE_NAME_REGEX), name="protein_acronym_charset"),
         ]
 
     def __str__(self) -> str:
@@ -70,16 +66,12 @@ class Container(models.Model):
     )
     dewar = models.ForeignKey("shipping.Dewar", on_delete=models.CASCADE, related_name="containers")
     name = models.CharField(max_length=60, validators=[sample_name_validator])
-    container_type = models.CharField(
-        max_length=10, choices=ContainerType.choices, default=ContainerType.UNIPUCK
-    )
+    container_type = models.CharField(max_length=10, choices=ContainerType.choices, default=ContainerType.UNIPUCK)
     capacity = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_OTHER_CAPACITY)]
     )
     barcode = models.CharField(max_length=40, unique=True, null=True, blank=True)
-    status = models.CharField(
-        max_length=20, choices=ContainerStatus.choices, default=ContainerStatus.REGISTERED
-    )
+    status = models.CharField(max_length=20, choices=ContainerStatus.choices, default=ContainerStatus.REGISTERED)
     comments = models.TextField(blank=True)
 
     class Meta:
@@ -108,9 +100,7 @@ class Container(models.Model):
         if standard is not None and self.capacity is None:
             self.capacity = standard
         if standard is not None and self.capacity != standard:
-            raise ValidationError(
-                {"capacity": f"A {self.get_container_type_display()} holds {standard} pins."}
-            )
+            raise ValidationError({"capacity": f"A {self.get_container_type_display()} holds {standard} pins."})
         if self.capacity is None:
             raise ValidationError({"capacity": "Give the number of positions of this container."})
         if self.dewar_id and self.shipment_id and self.dewar.shipment_id != self.shipment_id:
@@ -123,9 +113,7 @@ class Sample(models.Model):
     container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="samples")
     position = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     name = models.CharField(max_length=45, validators=[sample_name_validator])
-    pin_code = models.CharField(
-        "pin barcode", max_length=20, null=True, blank=True, validators=[validate_pin_code]
-    )
+    pin_code = models.CharField("pin barcode", max_length=20, null=True, blank=True, validators=[validate_pin_code])
     protein = models.ForeignKey(Protein, on_delete=models.PROTECT, related_name="samples")
     status = models.CharField(max_length=20, choices=SampleStatus.choices, default=SampleStatus.REGISTERED)
     # Set when the sample leaves circulation (its shipment cancelled or closed): its pin may be reused.
@@ -143,16 +131,12 @@ class Sample(models.Model):
         max_length=30, choices=ExperimentKind.choices, default=ExperimentKind.DEFAULT, blank=True
     )
     aimed_resolution = models.FloatField("aimed resolution (Å)", null=True, blank=True, validators=positive)
-    required_resolution = models.FloatField(
-        "required resolution (Å)", null=True, blank=True, validators=positive
-    )
+    required_resolution = models.FloatField("required resolution (Å)", null=True, blank=True, validators=positive)
     aimed_completeness = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     aimed_multiplicity = models.FloatField(null=True, blank=True, validators=positive)
-    preferred_beam_size = models.FloatField(
-        "preferred beam size (µm)", null=True, blank=True, validators=positive
-    )
+    preferred_beam_size = models.FloatField("preferred beam size (µm)", null=True, blank=True, validators=positive)
     anomalous_scatterer = models.CharField(max_length=3, blank=True)
     number_of_positions = models.PositiveSmallIntegerField(null=True, blank=True)
     radiation_sensitivity = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
@@ -164,9 +148,7 @@ class Sample(models.Model):
     class Meta:
         ordering = ["container", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["container", "position"], name="sample_position_unique_per_container"
-            ),
+            models.UniqueConstraint(fields=["container", "position"], name="sample_position_unique_per_container"),
             models.UniqueConstraint(fields=["protein", "name"], name="sample_name_unique_per_protein"),
             models.UniqueConstraint(
                 fields=["pin_code"],
@@ -191,11 +173,7 @@ class Sample(models.Model):
                 f"Position {self.position} does not exist in {self.container.name}, "
                 f"which has positions 1 to {self.container.capacity}."
             )
-        if (
-            self.protein_id
-            and self.container_id
-            and self.protein.proposal_id != self.container.shipment.proposal_id
-        ):
+        if self.protein_id and self.container_id and self.protein.proposal_id != self.container.shipment.proposal_id:
             errors["protein"] = "This protein belongs to another proposal."
         if self.pin_code == "":
             self.pin_code = None

@@ -123,9 +123,7 @@ class Dewar(models.Model):
     courier_to_facility = models.CharField(max_length=45, blank=True)
     tracking_to_facility = models.CharField("tracking number to the facility", max_length=60, blank=True)
     courier_from_facility = models.CharField(max_length=45, blank=True)
-    tracking_from_facility = models.CharField(
-        "tracking number back from the facility", max_length=60, blank=True
-    )
+    tracking_from_facility = models.CharField("tracking number back from the facility", max_length=60, blank=True)
     session = models.ForeignKey(
         Session,
         verbose_name="experiment (session)",

@@ -123,13 +123,10 @@ def _check_editable(shipment: Shipment, user) -> None:
     if shipment.status == ShipmentStatus.DRAFT:
         return
     if shipment.status in (ShipmentStatus.CANCELLED, ShipmentStatus.CLOSED):
-        raise Frozen(
-            f"Shipment {shipment.name} is {shipment.get_status_display().lower()}; it cannot change."
-        )
+        raise Frozen(f"Shipment {shipment.name} is {shipment.get_status_display().lower()}; it cannot change.")
     if not is_facility_staff(user):
         raise Frozen(
-            f"Shipment {shipment.name} has been sent; its contents are frozen. "
-            "Ask the facility staff to correct it."
+            f"Shipment {shipment.name} has been sent; its contents are frozen. Ask the facility staff to correct it."
         )
 
 
@@ -221,9 +218,7 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
 
     for i, d_item in enumerate(dewar_items or []):
         d_path = f"dewars.{i}."
-        dewar = _match(
-            d_item, dewars, dewars_by_name, d_item.get("name"), d_path, errors, "dewar", claimed_dewars
-        )
+        dewar = _match(d_item, dewars, dewars_by_name, d_item.get("name"), d_path, errors, "dewar", claimed_dewars)
         before = audit.snapshot(dewar) if dewar else None
         dewar = dewar or Dewar(shipment=shipment)
         _apply(dewar, d_item, DEWAR_FIELDS)
@@ -254,9 +249,7 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
             if standard is not None and ("capacity" not in c_item or c_item["capacity"] in (None, "")):
                 container.capacity = standard
             try:
-                container.full_clean(
-                    exclude=["shipment", "dewar"], validate_unique=False, validate_constraints=False
-                )
+                container.full_clean(exclude=["shipment", "dewar"], validate_unique=False, validate_constraints=False)
             except ValidationError as exc:
                 _collect(errors, c_path, exc)
             plan.containers.append((container, c_before, dewar))
@@ -264,9 +257,7 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
             for k, s_item in enumerate(c_item.get("samples") or []):
                 s_path = f"{c_path}samples.{k}."
                 slot = (container.pk, s_item.get("position")) if container.pk else None
-                sample = _match(
-                    s_item, samples, samples_by_slot, slot, s_path, errors, "sample", claimed_samples
-                )
+                sample = _match(s_item, samples, samples_by_slot, slot, s_path, errors, "sample", claimed_samples)
                 s_before = audit.snapshot(sample) if sample else None
                 sample = sample or Sample()
                 item = {k2: v for k2, v in s_item.items() if k2 != "protein"}
@@ -364,9 +355,7 @@ def _check_uniqueness(shipment: Shipment, plan: _Plan, errors: dict) -> None:
         query = Q()
         for protein_id, by_name in names.items():
             query |= Q(protein_id=protein_id, name__in=list(by_name))
-        for protein_id, name in (
-            Sample.objects.filter(query).filter(sample_others).values_list("protein_id", "name")
-        ):
+        for protein_id, name in Sample.objects.filter(query).filter(sample_others).values_list("protein_id", "name"):
             sample = names[protein_id][name]
             errors.setdefault(paths[id(sample)] + "name", []).append(
                 f"The proposal already has a sample {name} of this protein, in another shipment."
@@ -397,9 +386,7 @@ def _write_contents(shipment: Shipment, plan: _Plan, user) -> None:
     # Removed samples first so that their positions are free; removed containers and dewars last,
     # once the pins and pucks that moved out of them are saved elsewhere.
     for sample in plan.removed_samples:
-        entries.append(
-            audit.entry(user=user, action=AuditAction.DELETE, obj=sample, before=audit.snapshot(sample))
-        )
+        entries.append(audit.entry(user=user, action=AuditAction.DELETE, obj=sample, before=audit.snapshot(sample)))
     Sample.objects.filter(pk__in=[s.pk for s in plan.removed_samples]).delete()
 
     for dewar, before in plan.dewars:
@@ -454,9 +441,7 @@ def _save_shipment(shipment: Shipment, data: dict, user, *, creating: bool) -> S
     except ValidationError as exc:
         _collect(errors, "", exc)
     if shipment.name and (
-        Shipment.objects.filter(proposal=shipment.proposal, name=shipment.name)
-        .exclude(pk=shipment.pk)
-        .exists()
+        Shipment.objects.filter(proposal=shipment.proposal, name=shipment.name).exclude(pk=shipment.pk).exists()
     ):
         errors.setdefault("name", []).append(f"The proposal already has a shipment called {shipment.name}.")
     plan = _plan_contents(shipment, data["dewars"], errors) if "dewars" in data else None
@@ -473,8 +458,7 @@ def _save_shipment(shipment: Shipment, data: dict, user, *, creating: bool) -> S
     except IntegrityError as exc:
         # Validation above saw a consistent state; another request changed it in between.
         raise DomainError(
-            "Another change to the same names, positions or codes was saved at the same time; "
-            "reload and try again.",
+            "Another change to the same names, positions or codes was saved at the same time; reload and try again.",
             code="conflict",
         ) from exc
     return shipment
@@ -574,9 +558,7 @@ def shipment_send(*, shipment: Shipment, user) -> Shipment:
 def shipment_cancel(*, shipment: Shipment, user) -> Shipment:
     """Cancel a draft shipment; its pins leave circulation, so their codes may be registered again."""
     shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
-    check_transition(
-        SHIPMENT_TRANSITIONS, shipment.status, ShipmentStatus.CANCELLED, "shipment", ShipmentStatus
-    )
+    check_transition(SHIPMENT_TRANSITIONS, shipment.status, ShipmentStatus.CANCELLED, "shipment", ShipmentStatus)
     before = audit.snapshot(shipment)
     now = timezone.now()
     shipment.status = ShipmentStatus.CANCELLED

@@ -143,9 +143,7 @@ class SampleFactory(factory.django.DjangoModelFactory):
     container = factory.SubFactory(ContainerFactory)
     position = factory.Sequence(lambda n: n % 16 + 1)
     name = factory.Sequence(lambda n: f"xtal{n}")
-    protein = factory.SubFactory(
-        ProteinFactory, proposal=factory.SelfAttribute("..container.shipment.proposal")
-    )
+    protein = factory.SubFactory(ProteinFactory, proposal=factory.SelfAttribute("..container.shipment.proposal"))
 
 
 def shipment_tree(*, proposal, user=None, dewars=1, pucks=1, samples=1, name="Tree", **fields):
