@@ -110,3 +110,143 @@ def test_bad_tree_saves_nothing(proposal, member):
     assert "dewars.0.containers.0.samples.0.position" in errors
     assert "dewars.0.containers.0.samples.1.name" in errors
     assert not proposal.shipments.exists()
+
+
+def _force_status(shipment, status):
+    """Put a shipment in ``status`` directly, as later issues' services will (arrival, return...)."""
+    type(shipment).objects.filter(pk=shipment.pk).update(status=status)
+    shipment.refresh_from_db()
+
+
+@pytest.mark.parametrize("status", [s for s in ShipmentStatus.values if s != ShipmentStatus.DRAFT])
+def test_only_a_draft_can_be_sent(shipment, member, status):
+    _force_status(shipment, status)
+    with pytest.raises(InvalidTransition):
+        shipment_send(shipment=shipment, user=member)
+    shipment.refresh_from_db()
+    assert shipment.status == status and not DewarEvent.objects.exists()
+
+
+@pytest.mark.parametrize("status", [s for s in ShipmentStatus.values if s != ShipmentStatus.DRAFT])
+def test_only_a_draft_can_be_cancelled(shipment, member, status):
+    _force_status(shipment, status)
+    with pytest.raises(InvalidTransition):
+        shipment_cancel(shipment=shipment, user=member)
+    assert shipment.dewars.get().status == DewarStatus.REGISTERED
+
+
+def test_cancel_from_draft_and_nothing_after(shipment, member):
+    shipment_cancel(shipment=shipment, user=member)
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.CANCELLED
+    with pytest.raises(InvalidTransition):
+        shipment_send(shipment=shipment, user=member)
+    with pytest.raises(Frozen):
+        shipment_update(shipment=shipment, user=member, data={"comments": "x"})
+
+
+def test_staff_may_correct_a_sent_shipment(shipment, member, stores):
+    shipment_send(shipment=shipment, user=member)
+    shipment_update(shipment=shipment, user=stores, data={"comments": "Pin 2 relabelled by stores."})
+    shipment.refresh_from_db()
+    assert shipment.comments == "Pin 2 relabelled by stores."
+    entry = AuditEntry.objects.filter(user=stores, action="update").get()
+    assert entry.changes["comments"] == ["", "Pin 2 relabelled by stores."]
+
+
+def test_send_refuses_a_dewarless_shipment_and_changes_nothing(proposal, member, lab_contact):
+    empty = f.ShipmentFactory(proposal=proposal, sending_contact=lab_contact, return_contact=lab_contact)
+    with pytest.raises(DomainError) as err:
+        shipment_send(shipment=empty, user=member)
+    assert err.value.code == "not_ready"
+    empty.refresh_from_db()
+    assert empty.status == ShipmentStatus.DRAFT and empty.sent_at is None
+
+
+def test_update_matches_by_position_and_removes_what_is_gone(shipment, member):
+    container = shipment.containers.get()
+    first = container.samples.get(position=1)
+    data = {
+        "dewars": [
+            {
+                "name": "Alice-1-D1",
+                "containers": [
+                    {
+                        "name": container.name,
+                        "samples": [
+                            {"position": 1, "name": "renamed", "protein_acronym": "LYS"},
+                            {"position": 5, "name": "new-one", "protein_acronym": "LYS"},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    shipment_update(shipment=shipment, user=member, data=data)
+    assert list(container.samples.values_list("position", "name")) == [(1, "renamed"), (5, "new-one")]
+    assert container.samples.get(position=1).pk == first.pk
+
+
+def test_swapping_two_samples_keeps_their_ids(shipment, member):
+    container = shipment.containers.get()
+    one, two = container.samples.get(position=1), container.samples.get(position=2)
+    samples = [
+        {"id": one.pk, "position": 2, "name": one.name, "protein_acronym": "LYS"},
+        {"id": two.pk, "position": 1, "name": two.name, "protein_acronym": "LYS"},
+    ]
+    data = {"dewars": [{"name": "Alice-1-D1", "containers": [{"name": container.name, "samples": samples}]}]}
+    shipment_update(shipment=shipment, user=member, data=data)
+    assert container.samples.get(pk=one.pk).position == 2
+    assert container.samples.get(pk=two.pk).position == 1
+
+
+def test_duplicate_names_and_pins_are_reported_not_saved(shipment, member, proposal):
+    container = shipment.containers.get()
+    data = {
+        "dewars": [
+            {
+                "name": "Alice-1-D1",
+                "containers": [
+                    {
+                        "name": container.name,
+                        "samples": [
+                            {"position": 1, "name": "same", "protein_acronym": "LYS", "pin_code": "AAAA000001"},
+                            {"position": 2, "name": "same", "protein_acronym": "LYS", "pin_code": "AAAA000001"},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    with pytest.raises(ValidationError) as err:
+        shipment_update(shipment=shipment, user=member, data=data)
+    errors = err.value.message_dict
+    prefix = "dewars.0.containers.0.samples."
+    assert {prefix + "0.name", prefix + "1.name", prefix + "0.pin_code", prefix + "1.pin_code"} <= set(errors)
+    assert container.samples.count() == 3
+
+
+def test_pin_code_in_another_live_shipment_is_refused(shipment, member, proposal):
+    container = shipment.containers.get()
+    data = {
+        "dewars": [
+            {
+                "name": "Alice-1-D1",
+                "containers": [
+                    {
+                        "name": container.name,
+                        "samples": [{"position": 1, "name": "a1", "protein_acronym": "LYS", "pin_code": "ab12345678"}],
+                    }
+                ],
+            }
+        ]
+    }
+    shipment_update(shipment=shipment, user=member, data=data)
+    assert container.samples.get().pin_code == "AB12345678"  # normalised to what the robot reads
+    other = f.shipment_tree(proposal=proposal, user=member, name="Other")
+    data["dewars"][0]["containers"][0]["samples"][0]["name"] = "b1"
+    data["dewars"][0]["name"] = "Other-D1"
+    data["dewars"][0]["containers"][0]["name"] = "Other-D1-P1"
+    with pytest.raises(ValidationError) as err:
+        shipment_update(shipment=other, user=member, data=data)
+    assert "still in circulation" in str(err.value)

@@ -169,7 +169,7 @@ class Command(BaseCommand):
             )
 
     def _print_logins(self, data) -> None:
-        self.stdout.write(self.style.SUCCESS("\nDemo logins (password for all: %s)" % data["password"]))
+        self.stdout.write(self.style.SUCCESS("\nDemo logins (password for all: {})".format(data["password"])))
         for spec in data["users"]:
             self.stdout.write(f"  {spec['username']:<14} {spec['persona']}")
         self.stdout.write("")

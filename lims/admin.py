@@ -1,0 +1,103 @@
+"""Admin for the core models. Every admin write leaves an audit entry, like any other write."""
+
+from django.contrib import admin, messages
+
+from . import audit
+from .choices import AuditAction
+from .errors import DomainError
+from .models import AuditEntry, Beamline, LabContact, Proposal, ProposalMember, Session
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose saves and deletes are recorded in the audit log."""
+
+    def save_model(self, request, obj, form, change):
+        before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        action = AuditAction.UPDATE if change else AuditAction.CREATE
+        audit.record(user=request.user, action=action, obj=obj, before=before, message="admin")
+
+    def delete_model(self, request, obj):
+        audit.record(user=request.user, action=AuditAction.DELETE, obj=obj, before=audit.snapshot(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        audit.record_many(
+            audit.entry(user=request.user, action=AuditAction.DELETE, obj=obj, before=audit.snapshot(obj))
+            for obj in queryset
+        )
+        super().delete_queryset(request, queryset)
+
+
+def run_service(modeladmin, request, queryset, service, done: str) -> None:
+    """Run a status service on each selected object; refusals become messages, not errors."""
+    for obj in queryset:
+        try:
+            service(obj, request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{obj}: {done}", messages.SUCCESS)
+
+
+class MemberInline(admin.TabularInline):
+    model = ProposalMember
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(AuditedAdmin):
+    list_display = ["name", "title", "kind", "mail_in", "created_at"]
+    list_filter = ["kind", "mail_in"]
+    search_fields = ["code", "number", "title"]
+    inlines = [MemberInline]
+
+
+@admin.register(ProposalMember)
+class ProposalMemberAdmin(AuditedAdmin):
+    list_display = ["proposal", "user", "role"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "proposal__number"]
+    autocomplete_fields = ["user", "proposal"]
+
+
+@admin.register(Beamline)
+class BeamlineAdmin(AuditedAdmin):
+    list_display = ["name", "sample_changer_model", "puck_positions", "positions_per_cell", "active"]
+    search_fields = ["name"]
+
+
+@admin.register(Session)
+class SessionAdmin(AuditedAdmin):
+    list_display = ["proposal", "beamline", "start", "end", "local_contact"]
+    list_filter = ["beamline"]
+    date_hierarchy = "start"
+    search_fields = ["proposal__number"]
+    autocomplete_fields = ["proposal", "local_contact"]
+
+
+@admin.register(LabContact)
+class LabContactAdmin(AuditedAdmin):
+    list_display = ["card_name", "name", "proposal", "lab_name", "email", "telephone"]
+    search_fields = ["card_name", "name", "lab_name", "email"]
+    autocomplete_fields = ["proposal"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log is read-only, in the admin as everywhere."""
+
+    list_display = ["at", "user", "action", "content_type", "object_repr", "message"]
+    list_filter = ["action", "content_type"]
+    search_fields = ["object_repr", "user__username"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
