@@ -162,7 +162,9 @@ class Dewar(models.Model):
 
     def clean(self):
         errors = {}
-        if self.session_id and self.shipment_id and self.session.proposal_id != self.shipment.proposal_id:
+        # The shipment may be unsaved yet (registered in the same request): read it from the cache.
+        has_shipment = self.shipment_id is not None or "shipment" in self._state.fields_cache
+        if self.session_id and has_shipment and self.session.proposal_id != self.shipment.proposal_id:
             errors["session"] = "This session belongs to another proposal."
         if self.delivery_location_id and self.delivery_location.kind not in (
             LocationKind.STORES,

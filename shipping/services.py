@@ -130,6 +130,11 @@ def _check_editable(shipment: Shipment, user) -> None:
         )
 
 
+def shipment_check_editable(*, shipment: Shipment, user) -> None:
+    """Raise ``Frozen`` unless ``user`` may still change ``shipment`` (pages ask before showing a form)."""
+    _check_editable(shipment, user)
+
+
 def _apply(obj, data: dict, fields: tuple[str, ...]) -> None:
     for name in fields:
         if name in data:
@@ -256,7 +261,11 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
 
             for k, s_item in enumerate(c_item.get("samples") or []):
                 s_path = f"{c_path}samples.{k}."
-                slot = (container.pk, s_item.get("position")) if container.pk else None
+                try:
+                    position = int(s_item.get("position"))
+                except (TypeError, ValueError):
+                    position = None  # reported by full_clean below
+                slot = (container.pk, position) if container.pk and position else None
                 sample = _match(s_item, samples, samples_by_slot, slot, s_path, errors, "sample", claimed_samples)
                 s_before = audit.snapshot(sample) if sample else None
                 sample = sample or Sample()

@@ -250,3 +250,30 @@ def test_pin_code_in_another_live_shipment_is_refused(shipment, member, proposal
     with pytest.raises(ValidationError) as err:
         shipment_update(shipment=other, user=member, data=data)
     assert "still in circulation" in str(err.value)
+
+
+def test_a_session_of_another_proposal_is_refused_on_create(proposal, member, other_proposal):
+    from shipping.services import shipment_create
+
+    foreign = f.SessionFactory(proposal=other_proposal)
+    data = {"name": "S", "dewars": [{"name": "D1", "session": foreign}]}
+    with pytest.raises(ValidationError) as err:
+        shipment_create(proposal=proposal, user=member, data=data)
+    assert "dewars.0.session" in err.value.message_dict
+
+
+def test_positions_given_as_text_match_existing_samples(shipment, member):
+    container = shipment.containers.get()
+    first = container.samples.get(position=1)
+    data = {
+        "dewars": [
+            {
+                "name": "Alice-1-D1",
+                "containers": [
+                    {"name": container.name, "samples": [{"position": "1", "name": "typed", "protein_acronym": "LYS"}]}
+                ],
+            }
+        ]
+    }
+    shipment_update(shipment=shipment, user=member, data=data)
+    assert container.samples.get().pk == first.pk
