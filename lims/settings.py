@@ -198,6 +198,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" or a "kind": name each choice set after its class.
+    "ENUM_NAME_OVERRIDES": {
+        "ShipmentStatusEnum": "shipping.choices.ShipmentStatus",
+        "DewarStatusEnum": "shipping.choices.DewarStatus",
+        "LocationKindEnum": "shipping.choices.LocationKind",
+        "DewarEventKindEnum": "shipping.choices.DewarEventKind",
+        "ContainerStatusEnum": "samples.choices.ContainerStatus",
+        "SampleStatusEnum": "samples.choices.SampleStatus",
+        "ProposalKindEnum": "lims.choices.ProposalKind",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off; behind a TLS-terminating proxy set

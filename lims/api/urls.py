@@ -1,1 +1,36 @@
-urlpatterns = []
+"""The REST API under /api/v1/: one router for every app's endpoints, the token, the schema and its docs."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from samples.api.urls import router as samples_router
+from shipping.api.urls import router as shipping_router
+
+from . import views
+
+app_name = "api"
+
+
+class Router(DefaultRouter):
+    """The API root lists the endpoints; no ``.json`` suffixes (``?format=`` names downloads instead)."""
+
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("proposals", views.ProposalViewSet, basename="proposal")
+router.register("sessions", views.SessionViewSet, basename="session")
+router.register("beamlines", views.BeamlineViewSet, basename="beamline")
+router.register("lab-contacts", views.LabContactViewSet, basename="labcontact")
+# One router, so that the API root lists every app's endpoints.
+router.registry.extend(shipping_router.registry)
+router.registry.extend(samples_router.registry)
+
+urlpatterns = [
+    path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    *router.urls,
+]

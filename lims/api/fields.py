@@ -1,0 +1,53 @@
+"""Serializer fields shared by the apps' APIs."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from lims.access import STAFF_ROLES
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id resolved within what the requesting user may see: another proposal's id is "does not exist".
+
+    ``scope`` is a selector taking the user (``lims.selectors.lab_contact_visible_to``...), called per
+    request, so the choices can never leak across proposals whatever serializer the field sits in.
+    """
+
+    def __init__(self, scope, **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self.scope(getattr(request, "user", None))
+
+    def to_internal_value(self, data):
+        # Booleans are ints to Python: ``true`` must not become id 1.
+        if isinstance(data, bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+def facility_staff_users():
+    """Users who may be a dewar's facility local contact: holders of a facility role."""
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=STAFF_ROLES) | Q(is_superuser=True), is_active=True)
+        .distinct()
+    )
+
+
+class UserSummarySerializer(serializers.Serializer):
+    """A person as other objects show them: no more than a name and a way to reach them."""
+
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.SerializerMethodField()
+    email = serializers.EmailField(read_only=True)
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()

@@ -1,0 +1,10 @@
+"""Sample endpoints; registered on the API's one router in ``lims.api.urls``."""
+
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("proteins", views.ProteinViewSet, basename="protein")
+
+urlpatterns = router.urls

@@ -1,0 +1,11 @@
+"""Shipping endpoints; registered on the API's one router in ``lims.api.urls``."""
+
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("shipments", views.ShipmentViewSet, basename="shipment")
+router.register("locations", views.LocationViewSet, basename="location")
+
+urlpatterns = router.urls
