@@ -21,3 +21,17 @@ def lab_contact_visible_to(user) -> QuerySet[LabContact]:
 def beamline_list() -> QuerySet[Beamline]:
     """Beamlines are facility facts: any signed-in user may list them."""
     return Beamline.objects.filter(active=True)
+
+
+def local_contact_list():
+    """Facility staff who can be a dewar's local contact (local contacts and beamline staff)."""
+    from django.contrib.auth import get_user_model
+
+    from .choices import FacilityRole
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[FacilityRole.LOCAL_CONTACT, FacilityRole.BEAMLINE_STAFF])
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )

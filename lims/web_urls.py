@@ -1,1 +1,14 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # Django's LogoutView only accepts POST: a link cannot sign anyone out.
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("proposals/<int:proposal_id>/contacts/", views.lab_contact_list, name="lab_contact_list"),
+    path("proposals/<int:proposal_id>/contacts/new/", views.lab_contact_create, name="lab_contact_create"),
+    path("contacts/<int:pk>/edit/", views.lab_contact_edit, name="lab_contact_edit"),
+]

@@ -54,3 +54,24 @@ def delivery_locations() -> QuerySet[Location]:
     from .choices import LocationKind
 
     return location_list().filter(kind__in=[LocationKind.STORES, LocationKind.BEAMLINE])
+
+
+def shipment_audit_entries(shipment: Shipment):
+    """The audit entries of a shipment and of every dewar, container and sample in it, in one query.
+
+    Pass a shipment from ``shipment_detail`` so that the ids of its tree are already fetched.
+    """
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Q
+
+    from lims.models import AuditEntry
+
+    dewars = list(shipment.dewars.all())
+    containers = [c for d in dewars for c in d.containers.all()]
+    samples = [s for c in containers for s in c.samples.all()]
+    query = Q()
+    for model, objects in ((Shipment, [shipment]), (Dewar, dewars), (Container, containers), (Sample, samples)):
+        if objects:
+            content_type = ContentType.objects.get_for_model(model)
+            query |= Q(content_type=content_type, object_id__in=[str(o.pk) for o in objects])
+    return AuditEntry.objects.filter(query).select_related("user", "content_type").order_by("-at", "-id")

@@ -202,7 +202,7 @@ def _protein_for(item, proposal, proteins: dict[str, Protein], plan: _Plan, path
         try:
             found.full_clean(exclude=["proposal"], validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
-            _collect(errors, f"{path}protein_acronym.", ValidationError(exc.message_dict.get("acronym", [])))
+            errors.setdefault(f"{path}protein_acronym", []).extend(exc.message_dict.get("acronym", exc.messages))
             return None
         proteins[acronym.lower()] = found
         plan.new_proteins.append(found)

@@ -1,1 +1,15 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+app_name = "shipping"
+
+urlpatterns = [
+    path("new/<int:proposal_id>/", views.shipment_create, name="create"),
+    path("<int:pk>/", views.shipment_page, name="detail"),
+    path("<int:pk>/edit/", views.shipment_edit, name="edit"),
+    path("<int:pk>/send/", views.shipment_send, name="send"),
+    path("<int:pk>/cancel/", views.shipment_cancel, name="cancel"),
+    path("<int:pk>/import/", views.sheet_import, name="sheet_import"),
+    path("sample-sheet-template.<str:fmt>", views.sheet_template, name="sheet_template"),
+]

@@ -1,0 +1,157 @@
+"""Web pages of shipments: register and edit (the whole tree on one page), follow, send, import a sheet."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from lims.errors import DomainError, Frozen
+from lims.selectors import proposal_visible_to
+from samples import sheets
+
+from . import services
+from .forms import SheetUploadForm, ShipmentForm
+from .selectors import shipment_audit_entries, shipment_detail, shipment_visible_to
+
+
+def _editable(shipment, user) -> bool:
+    try:
+        services.shipment_check_editable(shipment=shipment, user=user)
+    except Frozen:
+        return False
+    return True
+
+
+def _render_form(request, form: ShipmentForm, status: int = 200):
+    return render(request, "shipping/shipment_form.html", {"form": form, "proposal": form.proposal}, status=status)
+
+
+def _save(request, form: ShipmentForm):
+    """Save the form; on a refusal, the page again with what the user typed and every message."""
+    try:
+        shipment = form.save()
+    except Frozen:
+        raise  # the edit view answers it with a message on the shipment page
+    except DomainError as exc:
+        form.top_errors.append(exc.message)
+        shipment = None
+    if shipment is None:
+        return _render_form(request, form, status=400)
+    messages.success(request, f"Shipment {shipment.name} saved.")
+    return redirect("shipping:detail", pk=shipment.pk)
+
+
+@login_required
+def shipment_create(request, proposal_id: int):
+    proposal = get_object_or_404(proposal_visible_to(request.user), pk=proposal_id)
+    data = request.POST if request.method == "POST" else None
+    form = ShipmentForm(proposal=proposal, user=request.user, data=data)
+    if data is not None:
+        return _save(request, form)
+    return _render_form(request, form)
+
+
+@login_required
+def shipment_edit(request, pk: int):
+    shipment = get_object_or_404(shipment_detail(request.user), pk=pk)
+    try:
+        services.shipment_check_editable(shipment=shipment, user=request.user)
+        data = request.POST if request.method == "POST" else None
+        form = ShipmentForm(proposal=shipment.proposal, user=request.user, shipment=shipment, data=data)
+        if data is not None:
+            return _save(request, form)
+    except Frozen as exc:
+        messages.error(request, exc.message)
+        return redirect("shipping:detail", pk=shipment.pk)
+    return _render_form(request, form)
+
+
+@login_required
+def shipment_page(request, pk: int):
+    shipment = get_object_or_404(shipment_detail(request.user), pk=pk)
+    dewars = list(shipment.dewars.all())
+    return render(
+        request,
+        "shipping/shipment_detail.html",
+        {
+            "shipment": shipment,
+            "dewars": dewars,
+            "events": sorted((e for d in dewars for e in d.events.all()), key=lambda e: (e.at, e.pk)),
+            "audit": shipment_audit_entries(shipment),
+            "editable": _editable(shipment, request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def shipment_send(request, pk: int):
+    shipment = get_object_or_404(shipment_visible_to(request.user), pk=pk)
+    try:
+        services.shipment_send(shipment=shipment, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Shipment {shipment.name} is marked as sent to the facility.")
+    return redirect("shipping:detail", pk=shipment.pk)
+
+
+@login_required
+@require_POST
+def shipment_cancel(request, pk: int):
+    shipment = get_object_or_404(shipment_visible_to(request.user), pk=pk)
+    try:
+        services.shipment_cancel(shipment=shipment, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Shipment {shipment.name} is cancelled.")
+    return redirect("shipping:detail", pk=shipment.pk)
+
+
+@login_required
+def sheet_import(request, pk: int):
+    shipment = get_object_or_404(shipment_visible_to(request.user).select_related("proposal"), pk=pk)
+    form = SheetUploadForm(request.POST or None, request.FILES or None)
+    problems = []
+    try:
+        services.shipment_check_editable(shipment=shipment, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            result = sheets.import_sheet(shipment=shipment, user=request.user, uploaded_file=form.cleaned_data["file"])
+            messages.success(
+                request,
+                f"Sample sheet imported: {result.dewars} dewar(s), {result.containers} puck(s), "
+                f"{result.samples} sample(s).",
+            )
+            for message in result.messages:
+                messages.info(request, message)
+            return redirect("shipping:detail", pk=shipment.pk)
+    except Frozen as exc:
+        messages.error(request, exc.message)
+        return redirect("shipping:detail", pk=shipment.pk)
+    except sheets.SheetError as exc:
+        problems = exc.problems
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "samples/sheet_import.html",
+        {"shipment": shipment, "form": form, "problems": problems},
+        status=status,
+    )
+
+
+TEMPLATES = {
+    "csv": (sheets.template_csv, "text/csv"),
+    "xlsx": (sheets.template_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+@login_required
+def sheet_template(request, fmt: str):
+    if fmt not in TEMPLATES:
+        raise Http404("No such template.")
+    render_template, content_type = TEMPLATES[fmt]
+    response = HttpResponse(render_template(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="sample-sheet-template.{fmt}"'
+    return response
