@@ -1,0 +1,174 @@
+"""Who may call what: every API endpoint × every persona, with the exact status each must get.
+
+Members read and write their proposal's objects; a member of another proposal ("outsider") gets 404
+for them, never a 403 that would confirm they exist; facility staff read and write everything;
+facility facts (beamlines, locations) are for anyone signed in; anonymous callers get 401.
+The schema, its docs page and the token endpoint are open: they hold nothing of anybody's.
+"""
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import get_resolver
+
+from lims.choices import FacilityRole
+from shipping.choices import LocationKind
+from tests import factories as f
+from tests.conftest import api_as
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["member", "outsider", "stores", "beamline_staff", "admin_user", "anonymous"]
+
+CSV = (
+    "Dewar,Container,Container type,Position,Protein acronym,Sample name,Pin barcode,Space group,"
+    "a,b,c,alpha,beta,gamma,Experiment kind,Required resolution,Comments\r\n"
+    "Alice-1-D1,Sheet-puck,UniPuck,1,LYS,sheet-01,,,,,,,,,,,\r\n"
+)
+
+
+def everyone(code):
+    return dict.fromkeys(PERSONAS[:-1], code) | {"anonymous": 401}
+
+
+def theirs(member, outsider=404, staff=None):
+    """Alice's object: the member and staff get ``member`` (or ``staff``), the outsider 404."""
+    staff = member if staff is None else staff
+    return {
+        "member": member,
+        "outsider": outsider,
+        "stores": staff,
+        "beamline_staff": staff,
+        "admin_user": staff,
+        "anonymous": 401,
+    }
+
+
+OPEN = dict.fromkeys(PERSONAS, 200)
+
+
+def card(w):
+    return {
+        "proposal": w["proposal"],
+        "card_name": "New card",
+        "name": "Alice",
+        "telephone": "1",
+        "email": "a@example.org",
+        "lab_name": "Lab",
+        "address": "Road",
+    }
+
+
+def new_shipment(w):
+    return {
+        "proposal": w["proposal"],
+        "name": "Grid",
+        "sending_contact": w["contact"],
+        "dewars": [{"name": "D1", "containers": [{"name": "Grid-P1", "samples": [sample(1)]}]}],
+    }
+
+
+def sample(position):
+    return {"position": position, "name": f"grid-{position}", "protein_acronym": "LYS"}
+
+
+def replace_shipment(w):
+    return {"name": "Alice-1", "dewars": [{"name": "Alice-1-D1", "containers": [{"name": "P", "samples": []}]}]}
+
+
+def upload(w):
+    return {"file": SimpleUploadedFile("sheet.csv", CSV.encode(), content_type="text/csv")}
+
+
+# (name, method, path, body(world) or None, body format, expected status per persona)
+ENDPOINTS = [
+    ("api root", "get", "/api/v1/", None, None, everyone(200)),
+    ("schema", "get", "/api/v1/schema/", None, None, OPEN),
+    ("docs", "get", "/api/v1/docs/", None, None, OPEN),
+    ("proposal list", "get", "/api/v1/proposals/", None, None, everyone(200)),
+    ("proposal", "get", "/api/v1/proposals/{proposal}/", None, None, theirs(200)),
+    ("session list", "get", "/api/v1/sessions/", None, None, everyone(200)),
+    ("session", "get", "/api/v1/sessions/{session}/", None, None, theirs(200)),
+    ("beamline list", "get", "/api/v1/beamlines/", None, None, everyone(200)),
+    ("beamline", "get", "/api/v1/beamlines/{beamline}/", None, None, everyone(200)),
+    ("location list", "get", "/api/v1/locations/", None, None, everyone(200)),
+    ("location", "get", "/api/v1/locations/{location}/", None, None, everyone(200)),
+    ("protein list", "get", "/api/v1/proteins/", None, None, everyone(200)),
+    ("protein", "get", "/api/v1/proteins/{protein}/", None, None, theirs(200)),
+    ("lab contact list", "get", "/api/v1/lab-contacts/", None, None, everyone(200)),
+    ("lab contact", "get", "/api/v1/lab-contacts/{contact}/", None, None, theirs(200)),
+    # The outsider names Alice's proposal in the body: a field error, as for a proposal that does not exist.
+    ("lab contact create", "post", "/api/v1/lab-contacts/", card, "json", theirs(201, outsider=400)),
+    ("lab contact put", "put", "/api/v1/lab-contacts/{contact}/", card, "json", theirs(200)),
+    ("lab contact patch", "patch", "/api/v1/lab-contacts/{contact}/", lambda w: {"fax": "2"}, "json", theirs(200)),
+    ("lab contact delete", "delete", "/api/v1/lab-contacts/{contact}/", None, None, everyone(405)),
+    ("shipment list", "get", "/api/v1/shipments/", None, None, everyone(200)),
+    ("shipment", "get", "/api/v1/shipments/{shipment}/", None, None, theirs(200)),
+    ("shipment create", "post", "/api/v1/shipments/", new_shipment, "json", theirs(201, outsider=400)),
+    ("shipment put", "put", "/api/v1/shipments/{shipment}/", replace_shipment, "json", theirs(200)),
+    ("shipment patch", "patch", "/api/v1/shipments/{shipment}/", lambda w: {"comments": "x"}, "json", theirs(200)),
+    ("shipment delete", "delete", "/api/v1/shipments/{shipment}/", None, None, everyone(405)),
+    ("shipment send", "post", "/api/v1/shipments/{shipment}/send/", None, None, theirs(200)),
+    ("shipment cancel", "post", "/api/v1/shipments/{shipment}/cancel/", None, None, theirs(200)),
+    ("shipment import", "post", "/api/v1/shipments/{shipment}/import/", upload, "multipart", theirs(200)),
+    ("sheet template", "get", "/api/v1/shipments/sample-sheet-template/", None, None, everyone(200)),
+    (
+        "token",
+        "post",
+        "/api/v1/auth/token/",
+        lambda w: {"username": "alice", "password": f.PASSWORD},
+        "json",
+        OPEN,
+    ),
+]
+
+
+@pytest.fixture
+def world(proposal, member, shipment, lab_contact):
+    """Alice's objects, one of each kind, by the name the paths use."""
+    beamline = f.BeamlineFactory(name="ID23-1")
+    return {
+        "proposal": proposal.pk,
+        "shipment": shipment.pk,
+        "contact": lab_contact.pk,
+        "session": f.SessionFactory(proposal=proposal, beamline=beamline).pk,
+        "protein": shipment.proposal.proteins.get(acronym="LYS").pk,
+        "beamline": beamline.pk,
+        "location": f.LocationFactory(name="Stores", kind=LocationKind.STORES).pk,
+    }
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "body_format", "expected"),
+    [pytest.param(*case[1:], id=case[0]) for case in ENDPOINTS],
+)
+def test_access(request, world, persona, method, path, body, body_format, expected):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    client = api_as(user)
+    kwargs = {"format": body_format} if body_format else {}
+    data = body(world) if body else None
+    response = getattr(client, method)(path.format(**world), data, **kwargs)
+
+    assert response.status_code == expected[persona], getattr(response, "data", response.content)
+    if response.status_code >= 400:
+        body_json = response.json()
+        assert isinstance(body_json["detail"], str) and isinstance(body_json["code"], str)
+    if response.status_code == 404:
+        assert response.json()["code"] == "not_found"
+    if response.status_code == 401:
+        assert response.json()["code"] == "not_authenticated"
+
+
+def test_every_api_route_is_in_the_grid():
+    """A new endpoint must join the grid above, with the status each persona must get."""
+    (api,) = [p for p in get_resolver().url_patterns if str(p.pattern) == "api/v1/"]
+    routes = {re.sub(r"\(\?P<\w+>[^)]*\)", "{id}", str(p.pattern)).strip("^$") for p in api.url_patterns}
+    grid = {re.sub(r"\{\w+\}", "{id}", path.removeprefix("/api/v1/")) for _, _, path, *_ in ENDPOINTS}
+    assert routes - grid == set()
+
+
+def test_the_local_contact_role_is_facility_staff_too(proposal, shipment):
+    local_contact = f.UserFactory(username="lc", groups=[FacilityRole.LOCAL_CONTACT])
+    assert api_as(local_contact).get(f"/api/v1/shipments/{shipment.pk}/").status_code == 200
