@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from shipping.models import Dewar, Shipment
-from shipping.services import _check_editable, shipment_update
+from shipping.services import shipment_check_editable, shipment_update
 
 from .choices import MAX_OTHER_CAPACITY, ContainerType, ExperimentKind
 from .models import Container, Protein, Sample
@@ -720,7 +720,7 @@ def import_sheet(*, shipment, user, uploaded_file) -> ImportResult:
     Raises ``SheetError`` with every problem (nothing saved), ``Frozen`` when the shipment cannot change.
     """
     # Checked first so that nobody is asked to fix a sheet for a shipment that cannot take it.
-    _check_editable(Shipment.objects.get(pk=shipment.pk), user)
+    shipment_check_editable(shipment=Shipment.objects.get(pk=shipment.pk), user=user)
     data = _read_bytes(uploaded_file)
     table = _read_table(data, getattr(uploaded_file, "name", "") or "")
     rows, problems = _parse(table)
