@@ -332,7 +332,7 @@ def _check_uniqueness(shipment: Shipment, plan: _Plan, errors: dict) -> None:
         "Two samples are in the same position.",
     )
     _duplicates(
-        [(paths[id(s)] + "name", (id(p), s.name)) for s, _, _, p in plan.samples if p is not None],
+        [(paths[id(s)] + "name", (p.acronym.lower(), s.name)) for s, _, _, p in plan.samples if p is not None],
         errors,
         "Two samples of the same protein are called the same.",
     )

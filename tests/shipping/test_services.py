@@ -277,3 +277,27 @@ def test_positions_given_as_text_match_existing_samples(shipment, member):
     }
     shipment_update(shipment=shipment, user=member, data=data)
     assert container.samples.get().pk == first.pk
+
+
+def test_duplicate_name_is_caught_whether_protein_is_an_object_or_an_acronym(shipment, member):
+    container = shipment.containers.get()
+    protein = container.samples.first().protein
+    data = {
+        "dewars": [
+            {
+                "name": "Alice-1-D1",
+                "containers": [
+                    {
+                        "name": container.name,
+                        "samples": [
+                            {"position": 1, "name": "twin", "protein": protein},
+                            {"position": 2, "name": "twin", "protein_acronym": protein.acronym.lower()},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    with pytest.raises(ValidationError) as err:
+        shipment_update(shipment=shipment, user=member, data=data)
+    assert "dewars.0.containers.0.samples.1.name" in err.value.message_dict
