@@ -1,12 +1,8 @@
 """Serializer fields shared by the apps' APIs."""
 
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-
-from lims.access import STAFF_ROLES
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -30,15 +26,6 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if isinstance(data, bool):
             self.fail("incorrect_type", data_type=type(data).__name__)
         return super().to_internal_value(data)
-
-
-def facility_staff_users():
-    """Users who may be a dewar's facility local contact: holders of a facility role."""
-    return (
-        get_user_model()
-        .objects.filter(Q(groups__name__in=STAFF_ROLES) | Q(is_superuser=True), is_active=True)
-        .distinct()
-    )
 
 
 class UserSummarySerializer(serializers.Serializer):

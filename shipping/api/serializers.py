@@ -10,9 +10,9 @@ a query per row: see ``shipping.selectors.shipment_detail``.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lims.api.fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer, facility_staff_users
+from lims.api.fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer
 from lims.api.serializers import LabContactCardSerializer
-from lims.selectors import lab_contact_visible_to, proposal_visible_to, session_visible_to
+from lims.selectors import lab_contact_visible_to, local_contact_list, proposal_visible_to, session_visible_to
 from samples.api.serializers import ContainerSerializer, ContainerWriteSerializer
 from shipping.choices import SafetyLevel
 from shipping.models import Dewar, DewarEvent, Location, Shipment
@@ -211,10 +211,11 @@ class DewarWriteSerializer(serializers.Serializer):
         session_visible_to, required=False, allow_null=True, help_text="The session (experiment) it is for."
     )
     local_contact = ScopedPrimaryKeyRelatedField(
-        lambda user: facility_staff_users(),
+        # The same choice as the web form's: the facility's local contacts and beamline staff.
+        lambda user: local_contact_list(),
         required=False,
         allow_null=True,
-        help_text="A user id of the facility staff.",
+        help_text="A user id of a facility local contact or beamline staff member.",
     )
     comments = serializers.CharField(required=False, allow_blank=True)
     containers = ContainerWriteSerializer(many=True, required=False)

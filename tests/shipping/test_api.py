@@ -516,3 +516,55 @@ def test_the_list_costs_the_same_queries_for_one_small_shipment_as_for_several_b
     assert api_as(member).get(LIST).json()["count"] == 4
     # roles, count, page of shipments with their counts
     assert count_queries(member, LIST) == one == 3
+
+
+# --- never a 500 for bad input --------------------------------------------------------------------------
+
+ODD_BODIES = [
+    {"name": "x\x00y"},
+    {"name": "S", "dewars": {"name": "not a list"}},
+    {"name": "S", "dewars": [{"name": "D", "containers": None}]},
+    {"name": "S", "dewars": [{"name": "D", "containers": [{"name": "P", "samples": [None]}]}]},
+    {"name": "S", "dewars": [{"name": "D", "containers": [{"name": "P", "samples": [{"position": 1}]}]}]},
+    {"name": "S", "dewars": [{"name": "D", "containers": [{"name": "P", "samples": [sample(1, "s", protein=None)]}]}]},
+    {"name": "S", "dewars": [{"name": "D", "containers": [{"name": "P", "capacity": 0, "container_type": "other"}]}]},
+    {"name": "S", "dewars": [{"name": "D", "customs_value": "NaN"}]},
+    {"name": "S", "dewars": [{"name": "D", "session": [1]}]},
+    {"name": "S", "dewars": [{"name": "D", "local_contact": {"id": 1}}]},
+    {"name": "S", "expected_arrival": "99999-01-01"},
+    {"name": ["S"]},
+    {"name": "S", "dewars": [{"name": "D", "containers": [{"name": "P", "samples": [sample(1, "s", pin_code="x" * 21)]}]}]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", ODD_BODIES)
+def test_odd_bodies_are_400_never_500(proposal, member, lab_contact, body):
+    response = api_as(member).post(LIST, {"proposal": proposal.pk, **body}, format="json")
+    assert response.status_code == 400, response.json()
+    assert set(response.json()) == {"detail", "code", "errors"}
+    assert not Shipment.objects.exists()
+
+
+def test_a_form_encoded_shipment_is_understood(proposal, member):
+    response = api_as(member).post(LIST, {"proposal": proposal.pk, "name": "Flat"})
+    assert response.status_code == 201, response.json()
+    assert response.json()["dewars"] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "abc"},
+        {"page": 10**30},
+        {"page_size": "lots"},
+        {"page_size": 10**30},
+        {"ordering": "no_such_field"},
+        {"proposal": 10**30},
+        {"status": ""},
+    ],
+)
+def test_odd_list_queries_are_never_500(shipment, member, query):
+    response = api_as(member).get(LIST, query)
+    assert response.status_code in (200, 400, 404), response.content
+    if response.status_code != 200:
+        assert set(response.json()) >= {"detail", "code"}
