@@ -251,3 +251,14 @@ def test_every_error_has_detail_and_code(exc, status, body):
 
 def test_a_bug_is_left_to_django():
     assert exception_handler(ZeroDivisionError(), {}) is None
+
+
+def test_a_browser_session_authenticates_and_its_writes_need_the_csrf_token(proposal, member):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="alice", password=f.PASSWORD)
+    assert ids(client.get("/api/v1/proposals/")) == [proposal.pk]
+    response = client.post("/api/v1/lab-contacts/", {"proposal": proposal.pk, **CARD}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert "CSRF" in response.json()["detail"]
