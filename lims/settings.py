@@ -142,6 +142,9 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+# The shipment form posts every field of every filled position of every puck (about 25 per sample):
+# a shipment of 3 dewars × 4 pucks × 16 samples is some 5,000 fields, over Django's default of 1,000.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20000)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

@@ -44,6 +44,7 @@ class Spec:
     kind: str = TEXT
     css: str = ""
     datalist: str = ""  # id of a <datalist> of suggestions (couriers)
+    short: str = ""  # the grid's column heading, when the label is too long for it
 
 
 HEADER = (
@@ -78,17 +79,17 @@ PUCK = (
 )
 SAMPLE = (
     Spec("name", "Sample name", TEXT, "w-name"),
-    Spec("protein_acronym", "Protein acronym", TEXT, "w-acr"),
+    Spec("protein_acronym", "Protein acronym", TEXT, "w-acr", short="Protein"),
     Spec("pin_code", "Pin barcode", TEXT, "w-pin"),
-    Spec("space_group", "Space group", TEXT, "w-sg"),
+    Spec("space_group", "Space group", TEXT, "w-sg", short="Sp. group"),
     Spec("cell_a", "a (Å)", NUMBER, "w-cell"),
     Spec("cell_b", "b (Å)", NUMBER, "w-cell"),
     Spec("cell_c", "c (Å)", NUMBER, "w-cell"),
     Spec("cell_alpha", "α (°)", NUMBER, "w-cell"),
     Spec("cell_beta", "β (°)", NUMBER, "w-cell"),
     Spec("cell_gamma", "γ (°)", NUMBER, "w-cell"),
-    Spec("experiment_kind", "Experiment kind", SELECT, "w-exp"),
-    Spec("required_resolution", "Required resolution (Å)", NUMBER, "w-cell"),
+    Spec("experiment_kind", "Experiment kind", SELECT, "w-exp", short="Experiment"),
+    Spec("required_resolution", "Required resolution (Å)", NUMBER, "w-cell", short="Res. (Å)"),
     Spec("comments", "Comments", TEXT, "w-comm"),
 )
 # The rest of the diffraction plan, behind the row's "more" toggle.
@@ -124,6 +125,8 @@ FOREIGN_KEYS = {"delivery_location", "session", "local_contact"}
 DEWAR_KEY = re.compile(r"^d-(\d+)-name$")
 PUCK_KEY = re.compile(r"^d-(\d+)-c-(\d+)-name$")
 ROW_KEY = re.compile(r"^d-(\d+)-c-(\d+)-s-(\d+)-")
+# The block an input name belongs to: "" (the shipment), "d-0-", "d-0-c-1-" or "d-0-c-1-s-3-".
+ROW_PREFIX = re.compile(r"^(?:d-\d+-(?:c-\d+-(?:s-\d+-)?)?)?")
 
 
 @dataclass
@@ -207,6 +210,16 @@ class Row:
     @property
     def errors(self) -> list[str]:
         return self.form.errors.get(self.prefix, [])
+
+    @property
+    def messages(self) -> list[tuple[str, str, str]]:
+        """The row's messages and those of its cells, drawn in a line under the row: (id, label, message).
+
+        A message under a narrow grid cell would stretch its column; the cell is marked and its message
+        named after the column, right beneath it.
+        """
+        cells = [(f"e-{i.name}", i.label, m) for i in self.inputs for m in i.errors]
+        return [("", "", m) for m in self.errors] + cells
 
     @property
     def more_open(self) -> bool:
@@ -561,30 +574,35 @@ class ShipmentForm:
     @property
     def summary(self) -> list[tuple[str, str, str]]:
         """Every error message with where it is, for the list at the top of the page: (anchor, where, message)."""
+        places = self._places()
         items = [("", "", m) for m in self.top_errors]
-        labels = {s.field: s.label for s in HEADER + DEWAR + PUCK + SAMPLE_ALL}
         for name, messages in self.errors.items():
-            m = re.match(r"^(?:d-(\d+)-)?(?:c-(\d+)-)?(?:s-(\d+)-)?(.*)$", name)
-            where = []
-            if m[1] is not None:
-                where.append(f"Dewar {self._position_of(m[1]) + 1}")
-            if m[2] is not None:
-                where.append(f"puck {int(m[2]) + 1}")
-            if m[3] is not None:
-                where.append(f"position {m[3]}")
-            if m[4]:
-                where.append(labels.get(m[4], m[4]))
-            anchor = "f-" + name if m[4] else "b-" + name
-            items += [(anchor, " › ".join(where), message) for message in messages]
+            prefix = ROW_PREFIX.match(name)[0]
+            where, specs = places.get(prefix, (prefix, SAMPLE_ALL))
+            field_name = name[len(prefix) :]
+            label = next((spec.label for spec in specs if spec.field == field_name), field_name)
+            anchor = ("f-" + name) if field_name else ("b-" + name)
+            items += [(anchor, " › ".join(filter(None, (where, label))), m) for m in messages]
         for key, form in self.cards.items():
-            if form.is_bound:
-                for fname, messages in form.errors.items():
-                    label = labels[key] + (f" › {form.fields[fname].label}" if fname in form.fields else "")
-                    items += [(f"id_{form.prefix}-{fname}", label, str(msg)) for msg in messages]
+            for fname, messages in form.errors.items() if form.is_bound else ():
+                label = dict((s.field, s.label) for s in HEADER)[key]
+                if fname in form.fields:
+                    label += f" › {form.fields[fname].label}"
+                items += [(f"id_{form.prefix}-{fname}", label, str(m)) for m in messages]
         return items
 
-    def _position_of(self, index: str) -> int:
-        return next((n for n, d in enumerate(self.dewars) if d.prefix == f"d-{index}-"), int(index))
+    def _places(self) -> dict[str, tuple[str, tuple[Spec, ...]]]:
+        """Each block's prefix → how the page names it ("Dewar 2 (DW-A) › puck P1 › position 3"), its fields."""
+        places: dict[str, tuple[str, tuple[Spec, ...]]] = {"": ("", HEADER)}
+        for n, dewar in enumerate(self.dewars, start=1):
+            d_name = f"Dewar {n}" + (f" ({dewar.values['name']})" if dewar.values.get("name") else "")
+            places[dewar.prefix] = (d_name, DEWAR)
+            for m, puck in enumerate(dewar.pucks, start=1):
+                c_name = f"{d_name} › puck {puck.values.get('name') or m}"
+                places[puck.prefix] = (c_name, PUCK)
+                for row in puck.grid:
+                    places[row.prefix] = (f"{c_name} › position {row.position}", SAMPLE_ALL)
+        return places
 
 
 class SheetUploadForm(forms.Form):

@@ -150,6 +150,16 @@
     else if (target.name === "sending_contact" || target.name === "return_contact") showCard(target);
   });
 
+  // Empty positions are not sent: the server skips them anyway, and a big shipment stays a small POST.
+  form.addEventListener("submit", function () {
+    form.querySelectorAll("tbody.pos").forEach(function (row) {
+      const filled = Array.from(row.querySelectorAll("input, select")).some(function (el) {
+        return el.tagName === "SELECT" ? el.value !== "Default" && el.value !== "" : el.value.trim() !== "";
+      });
+      if (!filled) row.querySelectorAll("input, select").forEach((el) => (el.disabled = true));
+    });
+  });
+
   form.querySelectorAll("[data-puck]").forEach(function (puck) {
     field(puck, "capacity").readOnly = Boolean(CAPACITY[field(puck, "container_type").value]);
   });

@@ -66,10 +66,16 @@ def form_fields(response, form_id="shipment-form") -> dict:
 
 
 def cell(html: str, name: str) -> str:
-    """The HTML of one grid cell or field block: from the input called ``name`` to the next input."""
+    """The HTML of a field with its messages: from the input called ``name`` to the next input; in the grid,
+    the input and the message about it in the line under its row (a message inside a cell would stretch it)."""
     start = html.index(f'id="f-{name}"')
     end = html.find("<input", start + 10)
-    return html[start:end]
+    field = html[start:end]
+    if 'aria-invalid="true"' in field[: field.index(">")]:
+        message = html.find(f'id="e-{name}"')
+        assert message != -1, f"{name} is marked invalid but no message names it"
+        field += html[message : html.index("</li>", message)]
+    return field
 
 
 SAMPLES = [
@@ -388,3 +394,74 @@ def test_a_bad_protein_acronym_is_shown_beside_its_field(client, member, proposa
     assert response.status_code == 400
     assert "Use only letters, digits" in cell(response.content.decode(), "d-0-c-0-s-2-protein_acronym")
     assert not Shipment.objects.exists()
+
+
+# --- sample-sheet import page --------------------------------------------------------------------------
+
+SHEET_HEADER = (
+    "Dewar,Container,Container type,Position,Protein acronym,Sample name,Pin barcode,Space group,"
+    "a,b,c,alpha,beta,gamma,Experiment kind,Required resolution,Comments\n"
+)
+
+
+def upload(text: str, name="sheet.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+
+def test_import_page_imports_a_csv_sheet(client, member, proposal):
+    draft = f.ShipmentFactory(proposal=proposal, name="Sheet-1")
+    rows = "".join(f"D1,P1,UniPuck,{p},LYS,sheet-{p},,P1,,,,,,,OSC,2.0,\n" for p in (1, 2, 3))
+    client.force_login(member)
+
+    response = client.post(reverse("shipping:sheet_import", args=[draft.pk]), {"file": upload(SHEET_HEADER + rows)})
+
+    assert response.status_code == 302 and response.url == reverse("shipping:detail", args=[draft.pk])
+    assert "1 dewar(s), 1 puck(s), 3 sample(s)" in str(list(get_messages(response.wsgi_request))[0])
+    names = Sample.objects.filter(container__shipment=draft).order_by("position").values_list("name", flat=True)
+    assert list(names) == ["sheet-1", "sheet-2", "sheet-3"]
+
+
+def test_import_page_lists_every_problem_by_line_and_column(client, member, proposal):
+    draft = f.ShipmentFactory(proposal=proposal, name="Sheet-1")
+    rows = "D1,P1,UniPuck,1,LYS,good-1,,,,,,,,,,,\nD1,P1,UniPuck,2,LYS,bad name,,,,,,,,,,,\nD1,P1,UniPuck,3,LYS,x3,,,long,,,,,,,,\n"
+    client.force_login(member)
+
+    response = client.post(reverse("shipping:sheet_import", args=[draft.pk]), {"file": upload(SHEET_HEADER + rows)})
+
+    assert response.status_code == 400
+    table = response.content.decode().split('id="sheet-problems"')[1].split("</table>")[0]
+    assert '<td class="num">3</td><td>Sample name</td>' in table
+    assert '<td class="num">4</td><td>a</td>' in table
+    assert not Sample.objects.filter(container__shipment=draft).exists()
+
+
+def test_import_into_a_sent_shipment_is_refused_for_the_member(client, member, shipment):
+    shipment_send(shipment=shipment, user=member)
+    client.force_login(member)
+
+    response = client.get(reverse("shipping:sheet_import", args=[shipment.pk]))
+
+    assert response.status_code == 302 and response.url == reverse("shipping:detail", args=[shipment.pk])
+    assert "frozen" in str(list(get_messages(response.wsgi_request))[0])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [("csv", "text/csv"), ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")],
+)
+def test_sheet_templates_download(client, member, fmt, content_type):
+    client.force_login(member)
+
+    response = client.get(reverse("shipping:sheet_template", args=[fmt]))
+
+    assert response.status_code == 200 and response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == f'attachment; filename="sample-sheet-template.{fmt}"'
+    if fmt == "csv":
+        assert response.content.decode().startswith("Dewar,Container,Container type,Position")
+
+
+def test_unknown_template_format_is_a_404(client, member):
+    client.force_login(member)
+    assert client.get(reverse("shipping:sheet_template", args=["pdf"])).status_code == 404
