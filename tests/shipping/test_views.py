@@ -465,3 +465,18 @@ def test_sheet_templates_download(client, member, fmt, content_type):
 def test_unknown_template_format_is_a_404(client, member):
     client.force_login(member)
     assert client.get(reverse("shipping:sheet_template", args=["pdf"])).status_code == 404
+
+
+def test_a_full_shipment_can_be_saved_from_the_page(client, member, proposal):
+    # 3 dewars × 4 pucks × 16 samples: every input of the page is posted, some 5,000 fields.
+    big = f.shipment_tree(proposal=proposal, user=member, dewars=3, pucks=4, samples=16, name="Big")
+    client.force_login(member)
+    url = reverse("shipping:edit", args=[big.pk])
+    data = form_fields(client.get(url))
+    assert len(data) > 4000
+    data["d-2-c-3-s-16-comments"] = "last pin"
+
+    assert client.post(url, data).status_code == 302
+
+    assert Sample.objects.get(container__shipment=big, container__name="Big-D3-P4", position=16).comments == "last pin"
+    assert Sample.objects.filter(container__shipment=big).count() == 192
