@@ -9,6 +9,12 @@ from lims.choices import FacilityRole, MemberRole
 from . import factories as f
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users; a real key-derivation hash would make each one take ~0.3 s."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def proposal(db):
     return f.ProposalFactory(code="mx", number="2345", title="Alice's kinases")
