@@ -7,3 +7,6 @@ urlpatterns = [
     path("shipments/", include("shipping.urls")),
     path("", include("lims.web_urls")),
 ]
+
+handler404 = "lims.api.errors.not_found"
+handler500 = "lims.api.errors.server_error"

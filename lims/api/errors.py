@@ -16,7 +16,9 @@ that cannot be imported gives ``errors`` as a list of ``{"line", "column", "mess
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -96,3 +98,17 @@ def exception_handler(exc, context):
         response["WWW-Authenticate"] = 'Token realm="api"'
     response.data = {"detail": str(exc.detail), "code": code}
     return response
+
+
+def not_found(request, exception=None):
+    """Django's 404 handler: under /api/ the API's error shape, elsewhere the usual page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """Django's 500 handler: under /api/ the API's error shape, elsewhere the usual page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return django_server_error(request)

@@ -262,3 +262,12 @@ def test_a_browser_session_authenticates_and_its_writes_need_the_csrf_token(prop
     response = client.post("/api/v1/lab-contacts/", {"proposal": proposal.pk, **CARD}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert "CSRF" in response.json()["detail"]
+
+
+def test_an_unknown_api_url_answers_in_the_api_error_shape(client, member, settings):
+    settings.DEBUG = False
+    client.force_login(member)
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    assert "text/html" in client.get("/no-such-page/")["Content-Type"]
