@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.timezone import localtime
 
 from .choices import AuditAction, MemberRole, ProposalKind, SampleChangerModel
 
@@ -120,7 +121,7 @@ class Session(models.Model):
         indexes = [models.Index(fields=["beamline", "start"])]
 
     def __str__(self) -> str:
-        return f"{self.proposal} on {self.beamline} from {self.start:%Y-%m-%d}"
+        return f"{self.proposal} on {self.beamline} from {localtime(self.start):%Y-%m-%d}"
 
     def clean(self):
         if self.start and self.end and self.end <= self.start:
@@ -184,4 +185,4 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["content_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"
+        return f"{localtime(self.at):%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.timezone import localtime
 
 from lims.choices import Courier
 from lims.forms import LabContactForm
@@ -346,7 +347,7 @@ class ShipmentForm:
             "session": (
                 ("", "—"),
                 *(
-                    (str(s.pk), f"{s.beamline} {s.start:%Y-%m-%d %H:%M}")
+                    (str(s.pk), f"{s.beamline} {localtime(s.start):%Y-%m-%d %H:%M}")
                     for s in session_visible_to(self.user).filter(proposal=self.proposal)
                 ),
             ),
