@@ -35,6 +35,23 @@ def validate_pin_code(value: str) -> None:
         )
 
 
+# The sample's crystal and diffraction-plan fields, as ISPyB groups them (Crystal, DiffractionPlan).
+CRYSTAL_FIELDS = ("space_group", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")
+DIFFRACTION_PLAN_FIELDS = (
+    "experiment_kind",
+    "aimed_resolution",
+    "required_resolution",
+    "aimed_completeness",
+    "aimed_multiplicity",
+    "preferred_beam_size",
+    "anomalous_scatterer",
+    "number_of_positions",
+    "radiation_sensitivity",
+    "loop_type",
+    "holder_length",
+    "smiles",
+)
+
 positive = [MinValueValidator(0.0001)]
 angle = [MinValueValidator(0.0001), MaxValueValidator(180)]
 

@@ -30,7 +30,7 @@ from lims.choices import AuditAction
 from lims.errors import DomainError, Frozen, InvalidTransition
 from lims.models import Proposal
 from samples.choices import CONTAINER_CAPACITY
-from samples.models import Container, Protein, Sample
+from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, Sample
 
 from .choices import DewarStatus, ShipmentStatus
 from .models import Dewar, DewarEvent, Shipment
@@ -59,32 +59,7 @@ DEWAR_FIELDS = (
     "comments",
 )
 CONTAINER_FIELDS = ("name", "container_type", "capacity", "barcode", "comments")
-SAMPLE_FIELDS = (
-    "position",
-    "name",
-    "pin_code",
-    "protein",
-    "space_group",
-    "cell_a",
-    "cell_b",
-    "cell_c",
-    "cell_alpha",
-    "cell_beta",
-    "cell_gamma",
-    "experiment_kind",
-    "aimed_resolution",
-    "required_resolution",
-    "aimed_completeness",
-    "aimed_multiplicity",
-    "preferred_beam_size",
-    "anomalous_scatterer",
-    "number_of_positions",
-    "radiation_sensitivity",
-    "loop_type",
-    "holder_length",
-    "smiles",
-    "comments",
-)
+SAMPLE_FIELDS = ("position", "name", "pin_code", "protein", *CRYSTAL_FIELDS, *DIFFRACTION_PLAN_FIELDS, "comments")
 
 # The status machines: which status may follow which. Services check every change against these.
 SHIPMENT_TRANSITIONS: dict[str, set[str]] = {

@@ -84,30 +84,28 @@ def shipment_page(request, pk: int):
     )
 
 
-@login_required
-@require_POST
-def shipment_send(request, pk: int):
+def _status_change(request, pk: int, service, done: str):
+    """POST of a status button: run the service; a refusal is shown as a message on the shipment page."""
     shipment = get_object_or_404(shipment_visible_to(request.user), pk=pk)
     try:
-        services.shipment_send(shipment=shipment, user=request.user)
+        service(shipment=shipment, user=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Shipment {shipment.name} is marked as sent to the facility.")
+        messages.success(request, f"Shipment {shipment.name} {done}.")
     return redirect("shipping:detail", pk=shipment.pk)
+
+
+@login_required
+@require_POST
+def shipment_send(request, pk: int):
+    return _status_change(request, pk, services.shipment_send, "is marked as sent to the facility")
 
 
 @login_required
 @require_POST
 def shipment_cancel(request, pk: int):
-    shipment = get_object_or_404(shipment_visible_to(request.user), pk=pk)
-    try:
-        services.shipment_cancel(shipment=shipment, user=request.user)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Shipment {shipment.name} is cancelled.")
-    return redirect("shipping:detail", pk=shipment.pk)
+    return _status_change(request, pk, services.shipment_cancel, "is cancelled")
 
 
 @login_required

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from lims.models import Beamline, LabContact, Proposal, Session
 from lims.selectors import proposal_visible_to
+from lims.services import LAB_CONTACT_FIELDS
 
 from .fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer
 
@@ -65,23 +66,7 @@ class LabContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LabContact
-        fields = [
-            "id",
-            "proposal",
-            "proposal_name",
-            "card_name",
-            "name",
-            "telephone",
-            "fax",
-            "email",
-            "lab_name",
-            "address",
-            "default_courier",
-            "courier_account",
-            "billing_reference",
-            "default_customs_value",
-            "default_transport_value",
-        ]
+        fields = ["id", "proposal", "proposal_name", *LAB_CONTACT_FIELDS]
         # The card name is unique within a proposal: the service checks it, with a clearer message.
         validators = []
 

@@ -9,27 +9,11 @@ from rest_framework import serializers
 
 from lims.api.fields import ScopedPrimaryKeyRelatedField
 from samples.choices import MAX_OTHER_CAPACITY, ContainerType, ExperimentKind
-from samples.models import Container, Protein, Sample
+from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, Sample
 from samples.selectors import protein_visible_to
 
 SMALLINT_MAX = 32767
 ID_MAX = 2**63 - 1
-
-CRYSTAL_FIELDS = ["space_group", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma"]
-DIFFRACTION_PLAN_FIELDS = [
-    "experiment_kind",
-    "aimed_resolution",
-    "required_resolution",
-    "aimed_completeness",
-    "aimed_multiplicity",
-    "preferred_beam_size",
-    "anomalous_scatterer",
-    "number_of_positions",
-    "radiation_sensitivity",
-    "loop_type",
-    "holder_length",
-    "smiles",
-]
 
 
 class ProteinSerializer(serializers.ModelSerializer):
