@@ -35,8 +35,9 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (API: /api/v1/docs/, admin: /admin/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# No persistent connections in tests: the live server's threads would keep the test database open.
 test: install sysdeps-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DB_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

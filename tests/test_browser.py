@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests import factories as f
 
@@ -33,6 +34,9 @@ def chromium():
             yield browser
         finally:
             browser.close()
+            # ORM calls made while Playwright's loop ran opened a connection of their own context; close
+            # it here, or PostgreSQL refuses to drop the test database at the end of the run.
+            connections.close_all()
 
 
 def screenshot(page, name: str) -> None:
