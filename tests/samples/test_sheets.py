@@ -437,7 +437,7 @@ def test_errors_on_a_container_are_reported_on_each_of_its_rows(draft, member, m
             {"dewars.0.containers.1.capacity": ["Too small."], "dewars.1.name": ["Bad dewar."], "name": ["Odd."]}
         )
 
-    monkeypatch.setattr(sheets, "shipment_update", refuse)
+    monkeypatch.setattr(sheets.merging, "shipment_update", refuse)
     upload = csv_file(
         [
             row(container="P1", position=1, name="a"),
@@ -524,7 +524,7 @@ def test_more_than_5000_rows(draft, member):
 def test_5000_rows_are_accepted_by_the_reader():
     rows = [[str(i)] for i in range(sheets.MAX_ROWS)]
     text = "Dewar\n" + "\n".join(",".join(r) for r in rows)
-    assert len(sheets._read_csv(text).rows) == sheets.MAX_ROWS + 1
+    assert len(sheets.reading._read_csv(text).rows) == sheets.MAX_ROWS + 1
 
 
 def test_sent_shipment_is_frozen(shipment, member):

@@ -1,0 +1,111 @@
+"""What a sheet is made of: its columns, and the problems and results of an import."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from ..choices import ContainerType, ExperimentKind
+
+
+@dataclass
+class SheetProblem:
+    line: int | None  # 1-based line/row number in the file (the header is line 1); None for the whole file
+    column: str | None  # the column's header as in the template, e.g. "Sample name"
+    message: str
+
+
+class SheetError(Exception):
+    """A sheet that cannot be imported; every problem found, by line and column. Nothing was saved."""
+
+    def __init__(self, problems: list[SheetProblem]):
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class ImportResult:
+    """What an import wrote: the dewars and containers the sheet's rows are in (new or already in the
+    shipment), the samples it created or replaced, and a summary for the user."""
+
+    dewars: int = 0
+    containers: int = 0
+    samples: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+# --- the columns --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the sheet: its header in the template, the key it fills, the other headers accepted."""
+
+    header: str
+    key: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    width: int = 12
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Dewar", "dewar", ("dewar name",), required=True),
+    Column("Container", "container", ("container name", "puck", "puck name"), required=True),
+    Column("Container type", "container_type", ("puck type", "type of container"), width=15),
+    Column("Position", "position", ("sample position", "pin position", "sample location", "pos"), required=True),
+    Column("Protein acronym", "protein_acronym", ("protein", "acronym"), required=True, width=16),
+    Column("Sample name", "name", ("sample", "name", "crystal name"), required=True, width=16),
+    Column("Pin barcode", "pin_code", ("pin code", "barcode", "pin", "sample barcode", "pin barcodes"), width=14),
+    Column("Space group", "space_group", ("spacegroup", "sg", "forced space group"), width=12),
+    Column("a", "cell_a", ("cell a", "unit cell a"), width=8),
+    Column("b", "cell_b", ("cell b", "unit cell b"), width=8),
+    Column("c", "cell_c", ("cell c", "unit cell c"), width=8),
+    Column("alpha", "cell_alpha", ("α", "cell alpha", "cell α", "unit cell alpha"), width=8),
+    Column("beta", "cell_beta", ("β", "cell beta", "cell β", "unit cell beta"), width=8),
+    Column("gamma", "cell_gamma", ("γ", "cell gamma", "cell γ", "unit cell gamma"), width=8),
+    Column("Experiment kind", "experiment_kind", ("experiment type", "experiment", "kind of experiment"), width=18),
+    Column("Required resolution", "required_resolution", ("resolution", "req resolution"), width=19),
+    Column("Comments", "comments", ("comment", "remarks", "notes"), width=30),
+)
+HEADERS = tuple(c.header for c in COLUMNS)
+_BY_KEY = {c.key: c for c in COLUMNS}
+SAMPLE_KEYS = tuple(c.key for c in COLUMNS if c.key not in ("dewar", "container", "container_type", "position"))
+NUMBER_KEYS = ("cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma", "required_resolution")
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5000
+# Formatting can make a spreadsheet carry many empty rows; past this many we stop reading at all.
+MAX_SCANNED_ROWS = 20 * MAX_ROWS
+
+
+def _norm(text: str) -> str:
+    """A header or choice as compared: case-folded, without units in brackets, spaces or punctuation."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"\(.*?\)|\[.*?\]", "", text)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+_HEADER_KEYS: dict[str, str] = {}
+for _column in COLUMNS:
+    for _name in (_column.header, *_column.aliases):
+        _HEADER_KEYS[_norm(_name)] = _column.key
+
+# "SPINE", "Spine puck", "SPINE puck (10)", "unipuck", "Uni-Puck", "UniPuck (16)", "other" ...
+_CONTAINER_TYPES = {
+    "spine": ContainerType.SPINE,
+    "spine10": ContainerType.SPINE,
+    "uni": ContainerType.UNIPUCK,
+    "uni16": ContainerType.UNIPUCK,
+    "other": ContainerType.OTHER,
+    "others": ContainerType.OTHER,
+}
+_EXPERIMENT_KINDS: dict[str, str] = {}
+for _value, _label in ExperimentKind.choices:
+    for _name in (_value, _label):
+        _EXPERIMENT_KINDS[_norm(_name)] = _value
+
+
+def _container_type(text: str) -> str | None:
+    key = re.sub(r"[^a-z0-9]", "", text.casefold()).replace("puck", "")
+    return _CONTAINER_TYPES.get(key)
