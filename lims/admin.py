@@ -84,16 +84,10 @@ class LabContactAdmin(AuditedAdmin):
     autocomplete_fields = ["proposal"]
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """The audit log is read-only, in the admin as everywhere."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For append-only records written by the services (audit log, transport events)."""
 
-    list_display = ["at", "user", "action", "content_type", "object_repr", "message"]
-    list_filter = ["action", "content_type"]
-    search_fields = ["object_repr", "user__username"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -101,3 +95,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log is read-only, in the admin as everywhere."""
+
+    list_display = ["at", "user", "action", "content_type", "object_repr", "message"]
+    list_filter = ["action", "content_type"]
+    search_fields = ["object_repr", "user__username"]
+    date_hierarchy = "at"

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from lims.admin import AuditedAdmin, run_service
+from lims.admin import AuditedAdmin, ReadOnlyAdmin, run_service
 
 from .models import Dewar, DewarEvent, Location, Shipment
 from .services import shipment_cancel, shipment_send
@@ -63,18 +63,9 @@ class DewarAdmin(AuditedAdmin):
 
 
 @admin.register(DewarEvent)
-class DewarEventAdmin(admin.ModelAdmin):
+class DewarEventAdmin(ReadOnlyAdmin):
     """Transport events are append-only and written by the services."""
 
     list_display = ["at", "dewar", "kind", "status", "location", "user", "tracking_number"]
     list_filter = ["kind", "status"]
     search_fields = ["dewar__barcode", "dewar__name", "tracking_number"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,6 +17,7 @@ from samples.api.serializers import ContainerSerializer, ContainerWriteSerialize
 from shipping.choices import SafetyLevel
 from shipping.models import Dewar, DewarEvent, Location, Shipment
 from shipping.selectors import delivery_locations
+from shipping.services import DEWAR_FIELDS
 
 ID_MAX = 2**63 - 1
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": 0, "required": False, "allow_null": True}
@@ -87,23 +88,13 @@ class DewarSerializer(serializers.ModelSerializer):
         model = Dewar
         fields = [
             "id",
-            "name",
             "barcode",
             "number_in_shipment",
             "status",
             "location",
-            "delivery_location",
-            "customs_value",
-            "transport_value",
-            "courier_to_facility",
-            "tracking_to_facility",
-            "courier_from_facility",
-            "tracking_from_facility",
-            "session",
+            *DEWAR_FIELDS,
             "experiment_date",
-            "local_contact",
             "arrival",
-            "comments",
             "transport_history",
             "containers",
         ]
