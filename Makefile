@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install sysdeps-run sysdeps-test lint format migrate demo ci worker clean
+.PHONY: run test bench install sysdeps-run sysdeps-test lint format migrate demo ci worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ run: demo
 # No persistent connections in tests: the live server's threads would keep the test database open.
 test: install sysdeps-test
 	DB_CONN_MAX_AGE=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print their figures (medians over several runs); each bench/*.py runs on its own.
+bench: install sysdeps-test
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: install
 	$(BIN)/ruff check .
