@@ -138,7 +138,14 @@ class Command(BaseCommand):
                                 "required_resolution": 2.5,
                             }
                         )
-                    pucks.append({"name": p["name"], "container_type": p["type"], "samples": samples})
+                    pucks.append(
+                        {
+                            "name": p["name"],
+                            "container_type": p["type"],
+                            "barcode": p.get("barcode"),
+                            "samples": samples,
+                        }
+                    )
                 dewars.append(
                     {
                         "name": d["name"],
