@@ -1,13 +1,11 @@
 """Proteins, containers (pucks) and samples (pins) with their crystal and diffraction plan."""
 
-import re
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from lims.barcodes.codes import StoredCodeValidator, validate_code
 from lims.models import Proposal
 
 from .choices import (
@@ -27,12 +25,9 @@ sample_name_validator = RegexValidator(
 
 
 def validate_pin_code(value: str) -> None:
-    """A SPINE pin code: 10 characters [A-Z0-9] by default, the pattern configurable per facility."""
-    if value and not re.fullmatch(settings.PIN_CODE_PATTERN, value):
-        raise ValidationError(
-            "A pin code is 10 upper-case letters or digits (as printed on the cap), e.g. 'AB12345678'.",
-            code="invalid_pin_code",
-        )
+    """A SPINE pin code as stored (services normalise first): the facility's rule, in lims.barcodes.codes."""
+    if value:
+        validate_code("pin", value, normalised=False)
 
 
 # The sample's crystal and diffraction-plan fields, as ISPyB groups them (Crystal, DiffractionPlan).
@@ -87,7 +82,9 @@ class Container(models.Model):
     capacity = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_OTHER_CAPACITY)]
     )
-    barcode = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    barcode = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, validators=[StoredCodeValidator("puck")]
+    )
     status = models.CharField(max_length=20, choices=ContainerStatus.choices, default=ContainerStatus.REGISTERED)
     comments = models.TextField(blank=True)
 

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from lims.barcodes.codes import StoredCodeValidator
 from lims.models import LabContact, Proposal, Session
 
 from .choices import DewarEventKind, DewarStatus, LocationKind, SafetyLevel, ShipmentStatus
@@ -24,7 +25,9 @@ class Location(models.Model):
 
     name = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=LocationKind.choices, default=LocationKind.OTHER)
-    barcode = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    barcode = models.CharField(
+        max_length=40, unique=True, null=True, blank=True, validators=[StoredCodeValidator("location")]
+    )
     beamline = models.ForeignKey(
         "lims.Beamline", on_delete=models.SET_NULL, null=True, blank=True, related_name="locations"
     )

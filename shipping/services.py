@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from lims import audit
 from lims.access import is_facility_staff
-from lims.barcodes import dewar_barcode
+from lims.barcodes import dewar_barcode, normalise
 from lims.choices import AuditAction
 from lims.errors import DomainError, Frozen, InvalidTransition
 from lims.models import Proposal
@@ -223,8 +223,8 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
             c_before = audit.snapshot(container) if container else None
             container = container or Container()
             _apply(container, c_item, CONTAINER_FIELDS)
-            if container.barcode == "":
-                container.barcode = None
+            if container.barcode is not None:
+                container.barcode = normalise(container.barcode) or None
             standard = CONTAINER_CAPACITY.get(container.container_type)
             if standard is not None and ("capacity" not in c_item or c_item["capacity"] in (None, "")):
                 container.capacity = standard
@@ -247,7 +247,7 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
                 item = {k2: v for k2, v in s_item.items() if k2 != "protein"}
                 _apply(sample, item, SAMPLE_FIELDS)
                 if sample.pin_code is not None:
-                    sample.pin_code = sample.pin_code.strip().upper() or None
+                    sample.pin_code = normalise(sample.pin_code) or None
                 if sample.experiment_kind is None:
                     sample.experiment_kind = ""
                 protein = _protein_for(s_item, proposal, proteins, plan, s_path, errors)

@@ -1,8 +1,26 @@
-"""Barcode rules of the facility. Dewar barcodes: facility code + zero-padded number, never reused."""
+"""Barcodes of the facility: code rules (codes), DataMatrix encoding (datamatrix) and decoding (decode).
 
-from django.conf import settings
+The code rules are re-exported here, so ``from lims.barcodes import dewar_barcode, normalise`` works.
+"""
 
+from .codes import (
+    dewar_barcode,
+    is_dewar_barcode,
+    normalise,
+    validate_code,
+    validate_dewar_barcode,
+    validate_location_code,
+    validate_pin_code,
+    validate_puck_code,
+)
 
-def dewar_barcode(number: int) -> str:
-    """The facility barcode of the dewar with database id ``number`` (ids are never reused)."""
-    return f"{settings.FACILITY_CODE}{number:0{settings.DEWAR_BARCODE_DIGITS}d}"
+__all__ = [
+    "dewar_barcode",
+    "is_dewar_barcode",
+    "normalise",
+    "validate_code",
+    "validate_dewar_barcode",
+    "validate_location_code",
+    "validate_pin_code",
+    "validate_puck_code",
+]
