@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
+from shipping.labels import may_print_location_labels
 from shipping.selectors import shipment_list
 
 from .forms import LabContactForm
@@ -27,6 +28,7 @@ def dashboard(request):
         {
             "proposals": proposal_visible_to(request.user),
             "page": shipments.get_page(request.GET.get("page")),
+            "may_print_location_labels": may_print_location_labels(request.user),
         },
     )
 

@@ -1,8 +1,10 @@
-"""Web pages of shipments: register and edit (the whole tree on one page), follow, send, import a sheet."""
+"""Web pages of shipments: register and edit (the whole tree on one page), follow, send, import a sheet,
+print labels."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -10,8 +12,9 @@ from lims.errors import DomainError, Frozen
 from lims.selectors import proposal_visible_to
 from samples import sheets
 
-from . import services
+from . import labels, services
 from .forms import SheetUploadForm, ShipmentForm
+from .pdf import LabelLayoutError
 from .selectors import shipment_audit_entries, shipment_detail, shipment_visible_to
 
 
@@ -153,3 +156,39 @@ def sheet_template(request, fmt: str):
     response = HttpResponse(render_template(), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="sample-sheet-template.{fmt}"'
     return response
+
+
+def pdf_response(label_file: labels.LabelFile) -> HttpResponse:
+    """A rendered label file, inline: the browser opens it ready to print (the API sends it as an attachment)."""
+    response = HttpResponse(label_file.content, content_type=label_file.content_type)
+    response["Content-Disposition"] = f'inline; filename="{label_file.filename}"'
+    return response
+
+
+@login_required
+def shipment_labels(request, pk: int, kind: str):
+    """Dewar, puck or pin labels of a shipment (``?dewar=``, ``?container=``, ``?page_size=``), any status."""
+    if kind not in labels.KINDS:
+        raise Http404("No such labels.")
+    shipment = get_object_or_404(shipment_detail(request.user), pk=pk)
+    try:
+        label_file = labels.shipment_labels(shipment, kind, request.GET)
+    except labels.LabelQueryError as exc:
+        return HttpResponseBadRequest(f"{exc.field}: {exc.message}", content_type="text/plain; charset=utf-8")
+    except LabelLayoutError as exc:
+        messages.error(request, f"The labels cannot be printed: {exc.message}")
+        return redirect("shipping:detail", pk=shipment.pk)
+    return pdf_response(label_file)
+
+
+@login_required
+def location_labels(request):
+    """Barcode sheets of every location and sample-changer position, for stores and beamline staff."""
+    if not labels.may_print_location_labels(request.user):
+        raise PermissionDenied("Location barcode sheets are for stores and beamline staff.")
+    try:
+        label_file = labels.location_labels()
+    except LabelLayoutError as exc:
+        messages.error(request, f"The location sheets cannot be printed: {exc.message}")
+        return redirect("dashboard")
+    return pdf_response(label_file)

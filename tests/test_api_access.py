@@ -113,6 +113,18 @@ ENDPOINTS = [
     ("shipment cancel", "post", "/api/v1/shipments/{shipment}/cancel/", None, None, theirs(200)),
     ("shipment import", "post", "/api/v1/shipments/{shipment}/import/", upload, "multipart", theirs(200)),
     ("sheet template", "get", "/api/v1/shipments/sample-sheet-template/", None, None, everyone(200)),
+    ("dewar labels", "get", "/api/v1/shipments/{shipment}/labels/dewars/", None, None, theirs(200)),
+    ("puck labels", "get", "/api/v1/shipments/{shipment}/labels/pucks/", None, None, theirs(200)),
+    ("pin labels", "get", "/api/v1/shipments/{shipment}/labels/pins/", None, None, theirs(200)),
+    # Location barcode sheets are for stores, beamline staff and admins; they hide nothing, so others get 403.
+    (
+        "location labels",
+        "get",
+        "/api/v1/locations/labels/",
+        None,
+        None,
+        theirs(200, outsider=403) | {"member": 403},
+    ),
     (
         "token",
         "post",

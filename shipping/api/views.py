@@ -1,8 +1,8 @@
 """REST endpoints of shipments and locations.
 
 Thin: querysets come from ``shipping.selectors`` (scoped to the user, the tree prefetched), writes and
-status changes from ``shipping.services``, sheet imports from ``samples.sheets``; their errors become
-responses in ``lims.api.errors``.
+status changes from ``shipping.services``, sheet imports from ``samples.sheets``, label PDFs from
+``shipping.labels``; their errors become responses in ``lims.api.errors``.
 """
 
 from django.http import HttpResponse
@@ -10,14 +10,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from samples import sheets
 from samples.api.serializers import ImportResultSerializer, SheetUploadSerializer
-from shipping import selectors, services
+from shipping import labels, selectors, services
+from shipping.pdf import LabelLayoutError
 
 from .filters import ShipmentFilter
 from .serializers import (
@@ -34,6 +35,36 @@ TEMPLATE_FORMATS = {
 }
 
 
+PDF_RESPONSE = {(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The labels as PDF.")}
+LABEL_ACTIONS = ("labels_dewars", "labels_pucks", "labels_pins")
+
+
+def pdf_response(render) -> HttpResponse | Response:
+    """The PDF that ``render()`` returns as a download; bad parameters are a 400, a bad facility layout a 500
+    whose detail says which setting to fix."""
+    try:
+        label_file = render()
+    except labels.LabelQueryError as exc:
+        raise ValidationError({exc.field: [exc.message]}) from None
+    except LabelLayoutError as exc:
+        return Response({"detail": exc.message, "code": "label_layout"}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    response = HttpResponse(label_file.content, content_type=label_file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{label_file.filename}"'
+    return response
+
+
+def label_action(url_path: str, **kwargs):
+    """A GET action that answers a PDF: errors in JSON whatever the Accept header asks, no filters, no pages."""
+    return action(
+        methods=["get"],
+        url_path=url_path,
+        content_negotiation_class=FileFormatNegotiation,
+        filter_backends=[],
+        pagination_class=None,
+        **kwargs,
+    )
+
+
 class FileFormatNegotiation(DefaultContentNegotiation):
     """Errors in JSON whatever ``?format=`` says: here it names the file to download, not a renderer."""
 
@@ -48,6 +79,15 @@ class LocationViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LocationSerializer
     filterset_fields = ["kind", "beamline"]
     ordering_fields = ["name", "kind"]
+
+    @extend_schema(responses=PDF_RESPONSE, filters=False)
+    @label_action("labels", detail=False)
+    def label_sheets(self, request):
+        """Barcode sheets of every active location and of every puck position of each beamline's sample
+        changer (``<BEAMLINE>-SC-<puck>``, or ``<BEAMLINE>-SC-<cell>-<puck>``): stores, beamline staff, admin."""
+        if not labels.may_print_location_labels(request.user):
+            raise PermissionDenied("Location barcode sheets are for stores and beamline staff.")
+        return pdf_response(labels.location_labels)
 
 
 class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -68,7 +108,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         user = self.request.user
         if self.action == "list":
             return selectors.shipment_list(user)
-        if self.action == "retrieve":
+        if self.action == "retrieve" or self.action in LABEL_ACTIONS:
             return selectors.shipment_detail(user)
         return selectors.shipment_visible_to(user)
 
@@ -151,3 +191,46 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         response = HttpResponse(render(), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="sample-sheet-template.{fmt}"'
         return response
+
+    def _labels(self, kind: str):
+        shipment = self.get_object()
+        return pdf_response(lambda: labels.shipment_labels(shipment, kind, self.request.query_params))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dewar", int, description="Only this dewar of the shipment."),
+            OpenApiParameter("page_size", str, enum=["A4", "A5", "Letter"], default="A4"),
+        ],
+        responses=PDF_RESPONSE,
+        filters=False,
+    )
+    @label_action("labels/dewars", detail=True)
+    def labels_dewars(self, request, pk=None):
+        """Dewar labels, one page a dewar: delivery and return addresses, barcode, pucks, safety level."""
+        return self._labels("dewars")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dewar", int, description="Only the pucks of this dewar."),
+            OpenApiParameter("container", int, description="Only this puck."),
+        ],
+        responses=PDF_RESPONSE,
+        filters=False,
+    )
+    @label_action("labels/pucks", detail=True)
+    def labels_pucks(self, request, pk=None):
+        """Puck labels on the facility's label stock; pucks without a barcode are printed without one, and listed."""
+        return self._labels("pucks")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("dewar", int, description="Only the pins of this dewar."),
+            OpenApiParameter("container", int, description="Only the pins of this puck."),
+        ],
+        responses=PDF_RESPONSE,
+        filters=False,
+    )
+    @label_action("labels/pins", detail=True)
+    def labels_pins(self, request, pk=None):
+        """Pin-cap labels (DataMatrix and code in clear); pins without a pin code are listed on the sheet."""
+        return self._labels("pins")
