@@ -1,0 +1,94 @@
+"""Label PDFs of a whole shipment: 4 dewars × 4 pucks × 16 pins = 256 pin labels, 16 puck labels, 4 dewar labels.
+
+Usage:  .venv/bin/python bench/labels.py [--runs 7]
+        DATABASE_URL=postgres://postgres@127.0.0.1:5432/lims_bench .venv/bin/python bench/labels.py
+
+It creates a throwaway test database (like the test runner), registers the shipment through the service,
+gives every pin a pin code and every puck a barcode, then, in each run, fetches the shipment once through
+``shipping.selectors.shipment_detail`` and renders each PDF from that one fetch. The DataMatrix symbols are
+cached by code (``lims.barcodes.datamatrix.modules``); the cache is emptied before every run, so each run
+encodes every symbol again, as the first print of a new shipment does. Goal: all three PDFs under 1 s.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+
+
+def median_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:7.1f} ms (min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    setup_test_environment()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        from lims.barcodes import datamatrix
+        from samples.models import Container, Sample
+        from shipping import labels
+        from shipping.selectors import shipment_detail
+        from tests import factories as f
+
+        proposal = f.ProposalFactory()
+        user = f.UserFactory()
+        f.ProposalMemberFactory(proposal=proposal, user=user)
+        shipment = f.shipment_tree(proposal=proposal, user=user, dewars=4, pucks=4, samples=16, name="Bench")
+        for n, container in enumerate(Container.objects.filter(shipment=shipment).order_by("id")):
+            Container.objects.filter(pk=container.pk).update(barcode=f"BP-{n:04d}")
+        for n, sample in enumerate(Sample.objects.filter(container__shipment=shipment).order_by("id")):
+            Sample.objects.filter(pk=sample.pk).update(pin_code=f"BN{n:08d}")
+
+        timings = {name: [] for name in ("fetch", "dewars", "pucks", "pins", "all")}
+        sizes, queries = {}, 0
+        for _ in range(args.runs):
+            datamatrix.modules.cache_clear()
+            with CaptureQueriesContext(connection) as ctx:
+                start = time.perf_counter()
+                fetched = shipment_detail(user).get(pk=shipment.pk)
+                list(fetched.dewars.all())  # the prefetches run with the first access
+                timings["fetch"].append(time.perf_counter() - start)
+            queries = len(ctx.captured_queries)
+            total = 0.0
+            with CaptureQueriesContext(connection) as during:
+                for kind in ("dewars", "pucks", "pins"):
+                    start = time.perf_counter()
+                    pdf = labels.shipment_labels(fetched, kind, {})
+                    elapsed = time.perf_counter() - start
+                    timings[kind].append(elapsed)
+                    total += elapsed
+                    sizes[kind] = len(pdf.content)
+            assert not during.captured_queries, "rendering must not query"
+            timings["all"].append(total)
+
+        counts = {"dewars": "4 dewar labels (A4, 4 pages)", "pucks": "16 puck labels", "pins": "256 pin labels"}
+        print(f"Labels of a 4 dewars × 4 pucks × 16 pins shipment, {args.runs} runs, {connection.vendor}:")
+        print(f"  fetch (shipment_detail)        {median_ms(timings['fetch'])}  {queries} queries")
+        for kind in ("dewars", "pucks", "pins"):
+            print(f"  {counts[kind]:<30} {median_ms(timings[kind])}  {sizes[kind] / 1024:.0f} KiB")
+        print(f"  all three PDFs                 {median_ms(timings['all'])}  (goal: under 1000 ms; 0 queries)")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
