@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 
-from lims.admin import AuditedAdmin
+from lims.admin import AuditedAdmin, ReadOnlyAdmin
 
-from .models import Container, Protein, Sample
+from .models import Container, Protein, PuckAudit, Sample
 
 
 @admin.register(Protein)
@@ -43,3 +43,14 @@ class SampleAdmin(AuditedAdmin):
     search_fields = ["name", "pin_code", "protein__acronym"]
     readonly_fields = ["status", "retired_at"]
     autocomplete_fields = ["container", "protein"]
+
+
+@admin.register(PuckAudit)
+class PuckAuditAdmin(ReadOnlyAdmin):
+    """Puck audits are written by ``samples.audit.puck_audit`` only: read-only here."""
+
+    list_display = ["at", "container", "user", "method", "confidence", "ok"]
+    list_filter = ["method", "confidence", "ok"]
+    search_fields = ["container__name", "container__barcode", "user__username"]
+    date_hierarchy = "at"
+    list_select_related = ["container", "user"]

@@ -1,5 +1,6 @@
 """Proteins, containers (pucks) and samples (pins) with their crystal and diffraction plan."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -193,3 +194,27 @@ class Sample(models.Model):
             self.pin_code = None
         if errors:
             raise ValidationError(errors)
+
+
+class PuckAudit(models.Model):
+    """A puck photo checked against the registration (``samples.audit.puck_audit``). Append-only.
+
+    The photo itself is not kept: ``result`` holds what was read and where (``AuditResult.to_dict()``).
+    """
+
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="audits")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    method = models.CharField(
+        max_length=20, help_text='How the photo was oriented: "puck_code", "ring_search", "none".'
+    )
+    confidence = models.CharField(max_length=10)
+    ok = models.BooleanField(help_text="Every registered pin at its position and nothing else on the puck.")
+    result = models.JSONField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["container", "-at"], name="puckaudit_container_at_idx")]
+
+    def __str__(self) -> str:
+        return f"Audit of {self.container} at {self.at:%Y-%m-%d %H:%M}" if self.at else f"Audit of {self.container}"

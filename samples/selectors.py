@@ -21,3 +21,13 @@ def sample_visible_to(user) -> QuerySet[Sample]:
         user,
         "container__shipment__proposal",
     )
+
+
+def container_detail(user) -> QuerySet[Container]:
+    """Containers the user may see, with their samples (and proteins) fetched for a puck page."""
+    return container_visible_to(user).select_related("shipment__proposal").prefetch_related("samples__protein")
+
+
+def container_audits(container: Container) -> QuerySet:
+    """The puck audits of a container, newest first, with who ran them."""
+    return container.audits.select_related("user")

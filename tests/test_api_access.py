@@ -81,6 +81,13 @@ def upload(w):
     return {"file": SimpleUploadedFile("sheet.csv", CSV.encode(), content_type="text/csv")}
 
 
+def puck_photo(w):
+    """A photo without any code: a valid audit in which every pin is missing."""
+    from tests.samples.puck_photos import puck_photo as draw
+
+    return {"image": SimpleUploadedFile("puck.png", draw({}, size=200, fmt="PNG"), content_type="image/png")}
+
+
 # (name, method, path, body(world) or None, body format, expected status per persona)
 ENDPOINTS = [
     ("api root", "get", "/api/v1/", None, None, everyone(200)),
@@ -113,6 +120,9 @@ ENDPOINTS = [
     ("shipment cancel", "post", "/api/v1/shipments/{shipment}/cancel/", None, None, theirs(200)),
     ("shipment import", "post", "/api/v1/shipments/{shipment}/import/", upload, "multipart", theirs(200)),
     ("sheet template", "get", "/api/v1/shipments/sample-sheet-template/", None, None, everyone(200)),
+    ("container", "get", "/api/v1/containers/{container}/", None, None, theirs(200)),
+    ("container audit", "post", "/api/v1/containers/{container}/audit/", puck_photo, "multipart", theirs(200)),
+    ("container audits", "get", "/api/v1/containers/{container}/audits/", None, None, theirs(200)),
     ("dewar labels", "get", "/api/v1/shipments/{shipment}/labels/dewars/", None, None, theirs(200)),
     ("puck labels", "get", "/api/v1/shipments/{shipment}/labels/pucks/", None, None, theirs(200)),
     ("pin labels", "get", "/api/v1/shipments/{shipment}/labels/pins/", None, None, theirs(200)),
@@ -143,6 +153,7 @@ def world(proposal, member, shipment, lab_contact):
     return {
         "proposal": proposal.pk,
         "shipment": shipment.pk,
+        "container": shipment.containers.get().pk,
         "contact": lab_contact.pk,
         "session": f.SessionFactory(proposal=proposal, beamline=beamline).pk,
         "protein": shipment.proposal.proteins.get(acronym="LYS").pk,

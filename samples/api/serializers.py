@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from lims.api.fields import ScopedPrimaryKeyRelatedField
 from samples.choices import MAX_OTHER_CAPACITY, ContainerType, ExperimentKind
-from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, Sample
+from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, PuckAudit, Sample
 from samples.selectors import protein_visible_to
 
 SMALLINT_MAX = 32767
@@ -142,3 +142,39 @@ class ImportResultSerializer(serializers.Serializer):
     containers = serializers.IntegerField()
     samples = serializers.IntegerField()
     messages = serializers.ListField(child=serializers.CharField())
+
+
+class ContainerDetailSerializer(ContainerSerializer):
+    """A puck on its own: where it is (dewar, shipment) and its pins."""
+
+    class Meta(ContainerSerializer.Meta):
+        fields = [
+            "id",
+            "name",
+            "container_type",
+            "capacity",
+            "barcode",
+            "status",
+            "dewar",
+            "shipment",
+            "comments",
+            "samples",
+        ]
+        read_only_fields = fields
+
+
+class PuckPhotoSerializer(serializers.Serializer):
+    """A photo of the puck seen from above (PNG or JPEG), as multipart ``image``."""
+
+    image = serializers.FileField()
+
+
+class PuckAuditSerializer(serializers.ModelSerializer):
+    """A stored puck audit; ``result`` is ``samples.audit.AuditResult.to_dict()``."""
+
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PuckAudit
+        fields = ["id", "container", "at", "user", "method", "confidence", "ok", "result"]
+        read_only_fields = fields

@@ -6,5 +6,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("proteins", views.ProteinViewSet, basename="protein")
+router.register("containers", views.ContainerViewSet, basename="container")
 
 urlpatterns = router.urls
