@@ -1,4 +1,8 @@
-"""Web pages of the core domain: the dashboard and the lab contact cards of a proposal."""
+"""Web pages of the core domain: the dashboard, the lab contact cards of a proposal, the barcode decoder."""
+
+import base64
+import time
+from io import BytesIO
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from shipping.labels import may_print_location_labels
 from shipping.selectors import shipment_list
 
+from .barcodes.decode import MAX_UPLOAD_BYTES, DecodeError, decode_upload, load_image
 from .forms import LabContactForm
 from .models import LabContact
 from .selectors import lab_contact_visible_to, proposal_visible_to
@@ -78,3 +83,53 @@ def lab_contact_edit(request, pk: int):
     return render(
         request, "lims/labcontact_form.html", {"proposal": contact.proposal, "form": form, "contact": contact}
     )
+
+
+DECODE_PREVIEW_PX = 960  # the photo is shown at most this wide: enough to see the marks, small to send back
+
+
+@login_required
+def barcode_decode(request):
+    """Try the decoder: upload a photo (or take one with the phone's camera), see the codes and where they are."""
+    context = {}
+    if request.method == "POST":
+        upload = request.FILES.get("image")
+        if upload is None:
+            context["error"] = "Choose a photo, or take one with the camera."
+        elif upload.size > MAX_UPLOAD_BYTES:
+            context["error"] = f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB."
+        else:
+            data = upload.read()
+            start = time.perf_counter()
+            try:
+                found, width, height = decode_upload(data)
+            except DecodeError as exc:
+                context["error"] = exc.message
+            else:
+                context.update(
+                    codes=found,
+                    width=width,
+                    height=height,
+                    elapsed_ms=round((time.perf_counter() - start) * 1000, 1),
+                    preview=_preview(data),
+                    marks=[
+                        {
+                            "n": i,
+                            "code": f,
+                            "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in f.corners),
+                            "label_size": max(12.0, max(width, height) / 40),
+                        }
+                        for i, f in enumerate(found, start=1)
+                    ],
+                )
+    status = 400 if "error" in context else 200
+    return render(request, "lims/decode.html", context, status=status)
+
+
+def _preview(data: bytes) -> str:
+    """The uploaded photo as a small JPEG data URL (upright), to show under the marks; no file is kept."""
+    image = load_image(data)
+    image.thumbnail((DECODE_PREVIEW_PX, DECODE_PREVIEW_PX))
+    out = BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -11,4 +11,5 @@ urlpatterns = [
     path("proposals/<int:proposal_id>/contacts/", views.lab_contact_list, name="lab_contact_list"),
     path("proposals/<int:proposal_id>/contacts/new/", views.lab_contact_create, name="lab_contact_create"),
     path("contacts/<int:pk>/edit/", views.lab_contact_edit, name="lab_contact_edit"),
+    path("barcodes/decode/", views.barcode_decode, name="barcode_decode"),
 ]

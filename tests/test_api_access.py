@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver
 
+from lims.barcodes.testing import code_image, degrade, photo_jpeg
 from lims.choices import FacilityRole
 from shipping.choices import LocationKind
 from tests import factories as f
@@ -77,6 +78,11 @@ def replace_shipment(w):
     return {"name": "Alice-1", "dewars": [{"name": "Alice-1-D1", "containers": [{"name": "P", "samples": []}]}]}
 
 
+def code_photo(w):
+    image = degrade(code_image("AB12345678"), angle=30, noise=5)
+    return {"image": SimpleUploadedFile("photo.jpg", photo_jpeg(image), content_type="image/jpeg")}
+
+
 def upload(w):
     return {"file": SimpleUploadedFile("sheet.csv", CSV.encode(), content_type="text/csv")}
 
@@ -120,6 +126,15 @@ ENDPOINTS = [
     ("shipment cancel", "post", "/api/v1/shipments/{shipment}/cancel/", None, None, theirs(200)),
     ("shipment import", "post", "/api/v1/shipments/{shipment}/import/", upload, "multipart", theirs(200)),
     ("sheet template", "get", "/api/v1/shipments/sample-sheet-template/", None, None, everyone(200)),
+    ("barcode decode", "post", "/api/v1/barcodes/decode/", code_photo, "multipart", everyone(200)),
+    (
+        "barcode check",
+        "post",
+        "/api/v1/barcodes/check/",
+        lambda w: {"kind": "pin", "code": "AB12345678"},
+        "json",
+        everyone(200),
+    ),
     ("container", "get", "/api/v1/containers/{container}/", None, None, theirs(200)),
     ("container audit", "post", "/api/v1/containers/{container}/audit/", puck_photo, "multipart", theirs(200)),
     ("container audits", "get", "/api/v1/containers/{container}/audits/", None, None, theirs(200)),

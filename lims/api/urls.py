@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from samples.api.urls import router as samples_router
 from shipping.api.urls import router as shipping_router
 
-from . import views
+from . import barcodes, views
 
 app_name = "api"
 
@@ -31,5 +31,7 @@ urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("barcodes/decode/", barcodes.BarcodeDecodeView.as_view(), name="barcode-decode"),
+    path("barcodes/check/", barcodes.BarcodeCheckView.as_view(), name="barcode-check"),
     *router.urls,
 ]
