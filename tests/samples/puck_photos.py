@@ -74,7 +74,8 @@ def puck_photo(
         if code:
             _paste(image, _symbol(code, module_px, rng.uniform(0, 360)), x, y)
     if puck_code:
-        _paste(image, _symbol(puck_code, module_px, rotation), cx, cy)
+        # Smaller modules, so that the puck's code (often a longer, larger symbol) stays clear of the inner pins.
+        _paste(image, _symbol(puck_code, max(2, round(module_px * 0.6)), rotation), cx, cy)
 
     if blur:
         image = image.filter(ImageFilter.GaussianBlur(blur))
