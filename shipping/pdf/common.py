@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from io import BytesIO
+from pathlib import Path
 
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from lims.barcodes import datamatrix
@@ -15,6 +18,31 @@ CODE_FONT = "Courier-Bold"  # codes in clear: a monospaced font tells 0 from O a
 FONT = "Helvetica"
 BOLD = "Helvetica-Bold"
 PRINTER_MARGIN = 4 * mm  # office printers do not print closer than this to the paper's edge
+# The PDF standard fonts know only Western European letters: "Łódź" on a return address would print as
+# boxes. Text outside cp1252 is set in DejaVu (Debian: fonts-dejavu-core) when it is installed; everything
+# else stays in the standard fonts, which need no embedding and keep the label sheets fast.
+UNICODE_FONTS = {FONT: "DejaVuSans", BOLD: "DejaVuSans-Bold", CODE_FONT: "DejaVuSansMono-Bold"}
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
+
+
+@cache
+def _unicode_font(font: str) -> str | None:
+    name = UNICODE_FONTS.get(font)
+    for directory in FONT_DIRS if name else ():
+        path = Path(directory) / f"{name}.ttf"
+        if path.is_file():
+            registerFont(TTFont(name, str(path)))
+            return name
+    return None
+
+
+def font_for(text: str, font: str) -> str:
+    """``font``, or its Unicode stand-in when ``text`` has letters the standard fonts cannot print."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return _unicode_font(font) or font
+    return font
 
 
 def new_canvas(pagesize, title: str, author: str = "") -> tuple[Canvas, BytesIO]:
@@ -53,6 +81,7 @@ def fit(text: str, font: str, size: float, width: float, min_size: float | None 
 
 def draw_text(canvas, x: float, y: float, text: str, font: str, size: float, width: float, align: str = "left", **kw):
     """One line of text fitted to ``width``; codes pass ``min_size`` low and are shrunk rather than cut."""
+    font = font_for(text, font)
     text, size = fit(text, font, size, width, **kw)
     canvas.setFont(font, size)
     if align == "centre":
@@ -72,6 +101,7 @@ def draw_block(canvas, lines: list[tuple[str, str, float, bool]], x: float, y: f
     """
     fitted = []
     for text, font, size, is_code in lines:
+        font = font_for(text, font)
         if is_code:
             size = fitted_size(text, font, size, width, 4)
         else:
@@ -107,4 +137,4 @@ def draw_no_symbol(canvas, x: float, y: float, size: float, text: str = "no barc
 
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    return simpleSplit(text, font, size, width)
+    return simpleSplit(text, font_for(text, font), size, width)

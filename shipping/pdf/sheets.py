@@ -14,6 +14,7 @@ from .common import (
     draw_no_symbol,
     draw_symbol,
     draw_text,
+    font_for,
     new_canvas,
     wrap,
 )
@@ -95,13 +96,14 @@ def _render_sheet(sheet: LabelSheet, layout: SheetLayout, draw, title: str) -> b
             lines = note if not note_page else [f"{sheet.missing_title} {len(sheet.missing)}, listed on the last page."]
             _draw_note(canvas, lines[: max(room, 0)], PRINTER_MARGIN, page_h - PRINTER_MARGIN)
         if bottom - PRINTER_MARGIN >= NOTE_SIZE:
-            canvas.setFont(FONT, 6)
+            footer = f"{title} · page {page + 1} of {pages + note_page}"
+            canvas.setFont(font_for(footer, FONT), 6)
             canvas.setFillGray(0.4)
-            canvas.drawString(PRINTER_MARGIN, PRINTER_MARGIN, f"{title} · page {page + 1} of {pages + note_page}")
+            canvas.drawString(PRINTER_MARGIN, PRINTER_MARGIN, footer)
             canvas.setFillGray(0)
     if note_page:
         canvas.showPage()
-        canvas.setFont(BOLD, 11)
+        canvas.setFont(font_for(title, BOLD), 11)
         canvas.drawString(15 * mm, page_h - 20 * mm, title)
         _draw_note(canvas, _note_lines(sheet, page_w - 30 * mm), 15 * mm, page_h - 26 * mm, size=10)
     canvas.save()
@@ -115,9 +117,9 @@ def _note_lines(sheet: LabelSheet, width: float, size: float = NOTE_SIZE) -> lis
 
 
 def _draw_note(canvas, lines: list[str], x: float, top: float, size: float = NOTE_SIZE) -> None:
-    canvas.setFont(FONT, size)
     canvas.setFillColorRGB(0.7, 0, 0)  # red: a note that labels are missing must not go unseen
     for i, line in enumerate(lines):
+        canvas.setFont(font_for(line, FONT), size)
         canvas.drawString(x, top - (i + 1) * size * 1.2, line)
     canvas.setFillGray(0)
 

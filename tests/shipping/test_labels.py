@@ -223,6 +223,23 @@ def test_a_shipment_without_return_card_says_so_on_the_label(member, proposal):
     assert "no delivery location chosen" in text
 
 
+def test_letters_beyond_western_europe_print_as_letters(member, proposal):
+    from shipping.pdf.common import BOLD, _unicode_font
+
+    if _unicode_font(BOLD) is None:
+        pytest.skip("no DejaVu fonts (fonts-dejavu-core): such letters print as boxes")
+    card = f.LabContactFactory(
+        proposal=proposal, name="Łukasz Żółć", lab_name="Ινστιτούτο", address="ul. Łódzka 1\nKraków"
+    )
+    shipment = f.shipment_tree(proposal=proposal, user=member, name="Uni", return_contact=card)
+    shipment = shipment_detail(member).get(pk=shipment.pk)
+
+    text = text_of(labels.shipment_labels(shipment, "dewars", {}).content)
+
+    for expected in ("Łukasz Żółć", "Ινστιτούτο", "ul. Łódzka 1"):
+        assert expected in text
+
+
 # --- puck labels -------------------------------------------------------------------------------------------
 
 
