@@ -55,6 +55,9 @@ from lims.errors import DomainError
 
 from .choices import ContainerType
 
+# Time the decoder may spend looking for pins it has not found yet (a missing pin costs this much).
+AUDIT_DECODE_BUDGET_MS = 600
+
 HANDEDNESS = 1  # +1: positions numbered anticlockwise seen from above
 TOLERANCE = 0.2  # a code further than this (× outer ring radius) from every position is unplaced
 RING_TOLERANCE = 0.1  # a code this close (× outer ring radius) to a ring's circle is on that ring
@@ -597,7 +600,10 @@ def puck_audit(*, container, user, image_bytes: bytes):
 
     layout_for(container.container_type)  # refuse before the (slow) decoding
     try:
-        codes = decode_image(image_bytes)
+        # Tell the decoder how many codes to look for: on a large photo its quick pass stops at the
+        # first code otherwise. A missing pin then costs at most the (shortened) fallback budget.
+        expected = container.samples.filter(pin_code__isnull=False).count() + bool(container.barcode)
+        codes = decode_image(image_bytes, expected=max(expected, 1), fallback_budget_ms=AUDIT_DECODE_BUDGET_MS)
     except DecodeError as exc:
         if exc.code != "no_code":
             raise
