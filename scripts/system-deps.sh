@@ -2,7 +2,7 @@
 # Install the system packages the project needs, when missing: apt-get as root, otherwise a one-line
 # message naming the package. Usage: scripts/system-deps.sh run|test
 set -u
-want=("libdmtx0b:libdmtx.so.0")
+want=("libdmtx0b:libdmtx.so.0" "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 if [ "${1:-run}" = "test" ]; then
   want+=("chromium:/usr/bin/chromium" "poppler-utils:/usr/bin/pdftoppm")
 fi

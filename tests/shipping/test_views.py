@@ -480,3 +480,11 @@ def test_a_full_shipment_can_be_saved_from_the_page(client, member, proposal):
 
     assert Sample.objects.get(container__shipment=big, container__name="Big-D3-P4", position=16).comments == "last pin"
     assert Sample.objects.filter(container__shipment=big).count() == 192
+
+
+def test_shipment_page_offers_a_photo_audit_for_each_puck(client, member, shipment):
+    client.force_login(member)
+    html = client.get(reverse("shipping:detail", args=[shipment.pk])).content.decode()
+    puck = shipment.containers.get()
+    assert f'href="{reverse("samples:container", args=[puck.pk])}#audit"' in html
+    assert "Audit from a photo" in html
