@@ -602,7 +602,8 @@ def puck_audit(*, container, user, image_bytes: bytes):
     try:
         # Tell the decoder how many codes to look for: on a large photo its quick pass stops at the
         # first code otherwise. A missing pin then costs at most the (shortened) fallback budget.
-        expected = container.samples.filter(pin_code__isnull=False).count() + bool(container.barcode)
+        # The puck's own code is not counted: a photo without it is audited by the ring search instead.
+        expected = container.samples.filter(pin_code__isnull=False).count()
         codes = decode_image(image_bytes, expected=max(expected, 1), fallback_budget_ms=AUDIT_DECODE_BUDGET_MS)
     except DecodeError as exc:
         if exc.code != "no_code":
