@@ -41,7 +41,7 @@ test: install sysdeps-test
 
 # Benchmarks print their figures (medians over several runs); each bench/*.py runs on its own.
 bench: install sysdeps-test
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,27 +11,11 @@ encodes every symbol again, as the first print of a new shipment does. Goal: all
 """
 
 import argparse
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
-
-
-def median_ms(samples: list[float]) -> str:
-    return f"{statistics.median(samples) * 1000:7.1f} ms (min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f})"
+from _common import median_ms, new_member, throwaway_database  # sets up Django first
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 
 def main() -> None:
@@ -39,19 +23,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
-    setup_test_environment()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         from lims.barcodes import datamatrix
         from samples.models import Container, Sample
         from shipping import labels
         from shipping.selectors import shipment_detail
         from tests import factories as f
 
-        proposal = f.ProposalFactory()
-        user = f.UserFactory()
-        f.ProposalMemberFactory(proposal=proposal, user=user)
+        proposal, user = new_member()
         shipment = f.shipment_tree(proposal=proposal, user=user, dewars=4, pucks=4, samples=16, name="Bench")
         for n, container in enumerate(Container.objects.filter(shipment=shipment).order_by("id")):
             Container.objects.filter(pk=container.pk).update(barcode=f"BP-{n:04d}")
@@ -86,8 +65,6 @@ def main() -> None:
         for kind in ("dewars", "pucks", "pins"):
             print(f"  {counts[kind]:<30} {median_ms(timings[kind])}  {sizes[kind] / 1024:.0f} KiB")
         print(f"  all three PDFs                 {median_ms(timings['all'])}  (goal: under 1000 ms; 0 queries)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -9,27 +9,10 @@ medians. Goal: under 1 s for a 16-pin photo.
 """
 
 import argparse
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-
-
-def median_ms(samples: list[float]) -> str:
-    return f"{statistics.median(samples) * 1000:8.1f} ms (min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f})"
+from _common import median_ms, new_member, throwaway_database  # sets up Django first
+from django.db import connection
 
 
 def main() -> None:
@@ -37,18 +20,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
-    setup_test_environment()
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         from lims.barcodes.decode import decode_image
         from samples.audit import puck_audit
         from tests import factories as f
         from tests.samples.puck_photos import puck_photo
 
-        proposal = f.ProposalFactory()
-        user = f.UserFactory()
-        f.ProposalMemberFactory(proposal=proposal, user=user)
+        proposal, user = new_member()
         shipment = f.shipment_tree(proposal=proposal, user=user, samples=0, name="Bench")
         container = f.ContainerFactory(dewar=shipment.dewars.first(), name="Bench-P", barcode="BENCH-PUCK")
         protein = f.ProteinFactory(proposal=proposal, acronym="BENCH")
@@ -80,8 +58,6 @@ def main() -> None:
                 f"      → {result['codes_found']} codes, {len(result['matches'])}/16 match, "
                 f"method {result['method']} ({result['confidence']}), rotation {result['frame']['rotation_degrees']}°"
             )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -8,27 +8,11 @@ service, reads it through the API detail endpoint and the shipment page, and pri
 """
 
 import argparse
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
-os.environ.setdefault("DB_CONN_MAX_AGE", "0")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
-
-
-def median_ms(samples: list[float]) -> str:
-    return f"{statistics.median(samples) * 1000:8.1f} ms (min {min(samples) * 1000:.1f}, max {max(samples) * 1000:.1f})"
+from _common import median_ms, new_member, throwaway_database  # sets up Django first
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 
 def main() -> None:
@@ -36,19 +20,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["*"]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database():
         from django.test import Client
 
         from shipping.models import Shipment
         from tests import factories as f
 
-        proposal = f.ProposalFactory()
-        user = f.UserFactory()
-        f.ProposalMemberFactory(proposal=proposal, user=user)
+        proposal, user = new_member()
         create, api, page = [], [], []
         queries = {}
         client = Client()
@@ -73,8 +51,6 @@ def main() -> None:
         print(f"  GET /api/v1/shipments/{{id}}/   {median_ms(api)}  {queries['api']} queries")
         print(f"  GET /shipments/{{id}}/ (page)   {median_ms(page)}  {queries['page']} queries")
         print(f"  shipments in the database: {Shipment.objects.count()}")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":
