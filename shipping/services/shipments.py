@@ -32,8 +32,8 @@ from lims.models import Proposal
 from samples.choices import CONTAINER_CAPACITY
 from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, Sample
 
-from .choices import DewarStatus, ShipmentStatus
-from .models import Dewar, DewarEvent, Shipment
+from ..choices import DewarStatus, ShipmentStatus
+from ..models import Dewar, DewarEvent, Shipment
 
 SHIPMENT_FIELDS = (
     "name",
@@ -73,12 +73,12 @@ SHIPMENT_TRANSITIONS: dict[str, set[str]] = {
 }
 DEWAR_TRANSITIONS: dict[str, set[str]] = {
     DewarStatus.REGISTERED: {DewarStatus.IN_TRANSIT_TO_FACILITY, DewarStatus.CANCELLED},
-    DewarStatus.IN_TRANSIT_TO_FACILITY: {DewarStatus.AT_FACILITY, DewarStatus.LOST},
+    DewarStatus.IN_TRANSIT_TO_FACILITY: {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE, DewarStatus.LOST},
     DewarStatus.AT_FACILITY: {DewarStatus.AT_BEAMLINE, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.LOST},
     DewarStatus.AT_BEAMLINE: {DewarStatus.AT_FACILITY, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.LOST},
     DewarStatus.IN_TRANSIT_TO_USER: {DewarStatus.RETURNED, DewarStatus.LOST},
     DewarStatus.RETURNED: set(),
-    DewarStatus.LOST: {DewarStatus.AT_FACILITY},
+    DewarStatus.LOST: {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE},
     DewarStatus.CANCELLED: set(),
 }
 

@@ -1,0 +1,53 @@
+"""Every write of the shipping app: shipments and their contents (``shipments``), dewar transport (``dewars``)."""
+
+from .dewars import (
+    INCIDENT_KINDS,
+    Movement,
+    default_arrival_location,
+    dewar_dispatch,
+    dewar_incident,
+    dewar_move,
+    dewar_note,
+    dewar_receive,
+    dewar_return_confirmed,
+    shipment_status_from,
+)
+from .shipments import (
+    DEWAR_FIELDS,
+    DEWAR_TRANSITIONS,
+    SAMPLE_FIELDS,
+    SHIPMENT_FIELDS,
+    SHIPMENT_TRANSITIONS,
+    check_transition,
+    send_problems,
+    shipment_cancel,
+    shipment_check_editable,
+    shipment_create,
+    shipment_send,
+    shipment_update,
+)
+
+__all__ = [
+    "DEWAR_FIELDS",
+    "DEWAR_TRANSITIONS",
+    "INCIDENT_KINDS",
+    "SAMPLE_FIELDS",
+    "SHIPMENT_FIELDS",
+    "SHIPMENT_TRANSITIONS",
+    "Movement",
+    "check_transition",
+    "default_arrival_location",
+    "dewar_dispatch",
+    "dewar_incident",
+    "dewar_move",
+    "dewar_note",
+    "dewar_receive",
+    "dewar_return_confirmed",
+    "send_problems",
+    "shipment_cancel",
+    "shipment_check_editable",
+    "shipment_create",
+    "shipment_send",
+    "shipment_status_from",
+    "shipment_update",
+]

@@ -1,0 +1,265 @@
+"""Transport of dewars: every movement is one service that locks the dewar, writes one DewarEvent and keeps
+the dewar's and the shipment's status in step, in one transaction.
+
+    dewar_receive, dewar_move, dewar_dispatch, dewar_return_confirmed, dewar_note, dewar_incident
+
+Each returns a ``Movement``: the dewar, the event written (None when nothing happened) and a message for
+the person who scanned. Scanning the same thing twice in a row ("already here") writes nothing.
+
+Concurrency: two stores PCs may scan the same dewar at the same moment. Each service locks the
+shipment row and then the dewar row (always in that order, so two scans of dewars of one shipment
+cannot deadlock) before reading the status it checks; the second scan therefore sees the first one's
+result and answers "already here" instead of writing a second event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from lims import audit
+from lims.choices import AuditAction
+from lims.errors import DomainError, InvalidTransition
+from samples.models import Sample
+
+from ..choices import DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
+from ..models import Dewar, DewarEvent, Location, Shipment
+from .shipments import DEWAR_TRANSITIONS, check_transition
+
+AT_FACILITY = (DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE)
+INCIDENT_KINDS = {
+    "damaged": "Damaged",
+    "lost": "Lost",
+    "missing_contents": "Missing contents",
+    "other": "Other incident",
+}
+
+
+@dataclass
+class Movement:
+    """What a transport service did: the dewar as it is now, the event written (None if nothing was)."""
+
+    dewar: Dewar
+    event: DewarEvent | None
+    message: str
+
+    @property
+    def recorded(self) -> bool:
+        return self.event is not None
+
+
+def _lock(dewar: Dewar) -> Dewar:
+    """The dewar re-read under lock, its shipment locked first (see the module docstring)."""
+    Shipment.objects.select_for_update().filter(pk=dewar.shipment_id).first()
+    return Dewar.objects.select_for_update().select_related("shipment__proposal", "location").get(pk=dewar.pk)
+
+
+def _status_at(location: Location) -> str:
+    """A dewar at a beamline or in a sample-changer area is being processed; anywhere else it is stored."""
+    if location.kind in (LocationKind.BEAMLINE, LocationKind.SAMPLE_CHANGER):
+        return DewarStatus.AT_BEAMLINE
+    return DewarStatus.AT_FACILITY
+
+
+def default_arrival_location(dewar: Dewar) -> Location:
+    """Where a dewar goes when it arrives: its delivery location, else the (first) stores."""
+    if dewar.delivery_location_id:
+        return dewar.delivery_location
+    stores = Location.objects.filter(kind=LocationKind.STORES, active=True).order_by("id").first()
+    if stores is None:
+        raise DomainError("No stores location is defined; ask an admin to create one.", code="no_stores")
+    return stores
+
+
+def shipment_status_from(statuses: list[str]) -> str | None:
+    """The shipment's status that follows from its dewars' statuses (None: no dewars, leave it)."""
+    live = [s for s in statuses if s != DewarStatus.CANCELLED]
+    if not live:
+        return None
+    if all(s == DewarStatus.RETURNED for s in live):
+        return ShipmentStatus.CLOSED
+    if all(s in (DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.RETURNED) for s in live):
+        return ShipmentStatus.RETURNED
+    if any(s == DewarStatus.AT_BEAMLINE for s in live):
+        return ShipmentStatus.PROCESSING
+    if any(s in (DewarStatus.AT_FACILITY, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.RETURNED) for s in live):
+        return ShipmentStatus.AT_FACILITY
+    if all(s == DewarStatus.REGISTERED for s in live):
+        return ShipmentStatus.DRAFT
+    return ShipmentStatus.SENT
+
+
+def _sync_shipment(shipment: Shipment, user, at) -> None:
+    """Set the shipment's status from its dewars, in the same transaction: the two never disagree."""
+    shipment = Shipment.objects.get(pk=shipment.pk)
+    statuses = list(Dewar.objects.filter(shipment=shipment).values_list("status", flat=True))
+    target = shipment_status_from(statuses)
+    if target is None or target == shipment.status or shipment.status == ShipmentStatus.CANCELLED:
+        return
+    before = audit.snapshot(shipment)
+    shipment.status = target
+    fields = ["status"]
+    if shipment.sent_at is None and target != ShipmentStatus.DRAFT:
+        shipment.sent_at = at
+        fields.append("sent_at")
+    shipment.save(update_fields=fields)
+    audit.record(user=user, action=AuditAction.TRANSITION, obj=shipment, before=before, message="follows its dewars")
+    if target == ShipmentStatus.CLOSED:
+        # Back home: its pins leave circulation and their codes may be registered again.
+        Sample.objects.filter(container__shipment=shipment, retired_at__isnull=True).update(retired_at=at)
+
+
+def _record(
+    dewar: Dewar,
+    *,
+    user,
+    status: str | None = None,
+    location: Location | None | bool = False,
+    kind: str = DewarEventKind.STATUS,
+    note: str = "",
+    courier: str = "",
+    tracking_number: str = "",
+    notify: str | None = None,
+) -> DewarEvent:
+    """Change the locked dewar, write its event and audit entry, bring the shipment in step, notify."""
+    at = timezone.now()
+    before = audit.snapshot(dewar)
+    if status is not None and status != dewar.status:
+        check_transition(DEWAR_TRANSITIONS, dewar.status, status, "dewar", DewarStatus)
+        dewar.status = status
+    if location is not False:
+        dewar.location = location
+    dewar.save()
+    event = DewarEvent.objects.create(
+        dewar=dewar,
+        at=at,
+        kind=kind,
+        status=dewar.status,
+        location=dewar.location,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        courier=courier,
+        tracking_number=tracking_number,
+        note=note,
+    )
+    action = AuditAction.TRANSITION if kind == DewarEventKind.STATUS else AuditAction.UPDATE
+    audit.record(user=user, action=action, obj=dewar, before=before, message=f"{kind}: {event.get_status_display()}")
+    _sync_shipment(dewar.shipment, user, at)
+    if notify:
+        from ..tasks import notify_dewar_event
+
+        event_id = event.pk
+        transaction.on_commit(lambda: notify_dewar_event.delay(event_id, notify))
+    return event
+
+
+@transaction.atomic
+def dewar_receive(*, dewar: Dewar, user, location: Location | None = None, confirm_reason: str = "") -> Movement:
+    """A dewar arrives at the facility: into ``location`` or its delivery location (or the stores).
+
+    A dewar whose shipment was never marked as sent is refused, unless a stores user confirms with a
+    reason, which the event records.
+    """
+    dewar = _lock(dewar)
+    location = location or default_arrival_location(dewar)
+    if dewar.status in AT_FACILITY:
+        if dewar.location_id == location.pk:
+            return Movement(dewar, None, f"{dewar.barcode} is already here ({location}).")
+        return dewar_move(dewar=dewar, user=user, location=location)
+    note = ""
+    if dewar.status == DewarStatus.REGISTERED:
+        if not confirm_reason.strip():
+            raise DomainError(
+                f"{dewar.barcode}: shipment {dewar.shipment.name} was never marked as sent. "
+                "Confirm the arrival with a reason to receive it anyway.",
+                code="not_sent",
+            )
+        note = f"Received although the shipment was never marked as sent: {confirm_reason.strip()}"
+        # The dewar did travel: record that step, so that the history reads in order.
+        _record(dewar, user=user, status=DewarStatus.IN_TRANSIT_TO_FACILITY, location=None, note=note)
+    elif dewar.status not in (DewarStatus.IN_TRANSIT_TO_FACILITY, DewarStatus.LOST):
+        raise InvalidTransition(
+            f"{dewar.barcode} is {dewar.get_status_display().lower()}; it cannot arrive at the facility."
+        )
+    event = _record(dewar, user=user, status=_status_at(location), location=location, note=note, notify="arrival")
+    return Movement(dewar, event, f"{dewar.barcode} received at {location}.")
+
+
+@transaction.atomic
+def dewar_move(*, dewar: Dewar, user, location: Location) -> Movement:
+    """Move a dewar that is at the facility to another place: a stores shelf, a beamline, a changer area."""
+    dewar = _lock(dewar)
+    if dewar.status not in AT_FACILITY:
+        raise InvalidTransition(
+            f"{dewar.barcode} is {dewar.get_status_display().lower()}; receive it before moving it."
+        )
+    if location.kind == LocationKind.OFF_SITE:
+        raise DomainError(f"{location} is off-site: dispatch the dewar instead.", code="off_site")
+    if dewar.location_id == location.pk:
+        return Movement(dewar, None, f"{dewar.barcode} is already here ({location}).")
+    event = _record(dewar, user=user, status=_status_at(location), location=location)
+    return Movement(dewar, event, f"{dewar.barcode} moved to {location}.")
+
+
+@transaction.atomic
+def dewar_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) -> Movement:
+    """Send a dewar back to its home lab with a courier and a tracking number."""
+    courier, tracking_number = courier.strip(), tracking_number.strip()
+    errors = {}
+    if not courier:
+        errors["courier"] = "Give the courier."
+    if not tracking_number:
+        errors["tracking_number"] = "Give the tracking number."
+    if errors:
+        raise ValidationError(errors)
+    dewar = _lock(dewar)
+    if dewar.status == DewarStatus.IN_TRANSIT_TO_USER and dewar.tracking_from_facility == tracking_number:
+        return Movement(dewar, None, f"{dewar.barcode} is already dispatched ({courier} {tracking_number}).")
+    if dewar.status not in AT_FACILITY:
+        raise InvalidTransition(f"{dewar.barcode} is {dewar.get_status_display().lower()}; it cannot be dispatched.")
+    dewar.courier_from_facility, dewar.tracking_from_facility = courier, tracking_number
+    event = _record(
+        dewar,
+        user=user,
+        status=DewarStatus.IN_TRANSIT_TO_USER,
+        location=None,
+        courier=courier,
+        tracking_number=tracking_number,
+        notify="dispatch",
+    )
+    return Movement(dewar, event, f"{dewar.barcode} dispatched with {courier}, tracking {tracking_number}.")
+
+
+@transaction.atomic
+def dewar_return_confirmed(*, dewar: Dewar, user) -> Movement:
+    """The home lab has the dewar back."""
+    dewar = _lock(dewar)
+    if dewar.status == DewarStatus.RETURNED:
+        return Movement(dewar, None, f"{dewar.barcode} is already back home.")
+    event = _record(dewar, user=user, status=DewarStatus.RETURNED, location=None)
+    return Movement(dewar, event, f"{dewar.barcode} is back home.")
+
+
+@transaction.atomic
+def dewar_note(*, dewar: Dewar, user, note: str) -> Movement:
+    """A note in the dewar's history (LN2 topped up, opened for customs...); the status does not change."""
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": "Write the note."})
+    dewar = _lock(dewar)
+    event = _record(dewar, user=user, kind=DewarEventKind.NOTE, note=note)
+    return Movement(dewar, event, f"Note added to {dewar.barcode}.")
+
+
+@transaction.atomic
+def dewar_incident(*, dewar: Dewar, user, incident: str, note: str = "") -> Movement:
+    """An incident: damaged, lost, missing contents. A lost dewar's status becomes "lost"."""
+    if incident not in INCIDENT_KINDS:
+        raise ValidationError({"incident": f"Choose one of: {', '.join(INCIDENT_KINDS)}."})
+    dewar = _lock(dewar)
+    text = f"{INCIDENT_KINDS[incident]}" + (f": {note.strip()}" if note.strip() else "")
+    status = DewarStatus.LOST if incident == "lost" else None
+    event = _record(dewar, user=user, status=status, kind=DewarEventKind.INCIDENT, note=text, notify="incident")
+    return Movement(dewar, event, f"Incident recorded on {dewar.barcode}: {text}.")
