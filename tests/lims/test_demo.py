@@ -27,3 +27,7 @@ def test_demo_loads_the_facility_and_one_shipment_and_is_idempotent(capsys):
     assert Container.objects.filter(shipment=shipment).count() == 4
     assert Sample.objects.filter(container__shipment=shipment).count() == 40
     assert shipment.proposal.memberships.filter(user__username="alice").exists()
+    # Sent, so that stores can scan its dewars in; the logins say which barcodes to scan.
+    assert shipment.status == "sent"
+    assert set(Dewar.objects.values_list("status", flat=True)) == {"in_transit_to_facility"}
+    assert "DS000001" in out or Dewar.objects.first().barcode in out

@@ -18,8 +18,9 @@ from django.utils import timezone
 from lims.choices import FacilityRole
 from lims.models import Beamline, LabContact, Proposal, Session
 from lims.services import lab_contact_create, proposal_member_add
-from shipping.models import Location, Shipment
-from shipping.services import shipment_create
+from shipping.choices import DewarStatus
+from shipping.models import Dewar, Location, Shipment
+from shipping.services import shipment_create, shipment_send
 
 DEFAULT_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 
@@ -159,7 +160,7 @@ class Command(BaseCommand):
                         "containers": pucks,
                     }
                 )
-            shipment_create(
+            shipment = shipment_create(
                 proposal=proposal,
                 user=users[spec["by"]],
                 data={
@@ -174,9 +175,16 @@ class Command(BaseCommand):
                     "dewars": dewars,
                 },
             )
+            if spec.get("sent"):
+                # Marked as sent, so that stores can scan its dewars in as they arrive.
+                shipment_send(shipment=shipment, user=users[spec["by"]])
 
     def _print_logins(self, data) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo logins (password for all: {})".format(data["password"])))
         for spec in data["users"]:
             self.stdout.write(f"  {spec['username']:<14} {spec['persona']}")
+        in_transit = Dewar.objects.filter(status=DewarStatus.IN_TRANSIT_TO_FACILITY).order_by("id")
+        if in_transit:
+            codes = ", ".join(d.barcode for d in in_transit)
+            self.stdout.write(f"Dewars on their way to the facility (scan them in as stores): {codes}")
         self.stdout.write("")
