@@ -284,3 +284,33 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+# Courier tracking links on the dewar and shipment pages, in the transport PDF and in emails: one URL
+# template per courier, "{tracking}" standing for the (URL-encoded) tracking number. COURIER_TRACKING_URLS
+# is a JSON object merged into these defaults; an empty string removes a courier.
+DEFAULT_COURIER_TRACKING_URLS = {
+    "DHL": "https://www.dhl.com/en/express/tracking.html?AWB={tracking}",
+    "FedEx": "https://www.fedex.com/fedextrack/?trknbr={tracking}",
+    "UPS": "https://www.ups.com/track?tracknum={tracking}",
+    "TNT": "https://www.tnt.com/express/en_gc/site/shipping-tools/tracking.html?searchType=con&cons={tracking}",
+}
+
+
+def _courier_tracking_urls() -> dict[str, str]:
+    import json
+
+    raw = env("COURIER_TRACKING_URLS")
+    try:
+        extra = json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"COURIER_TRACKING_URLS must be a JSON object: {exc}") from None
+    if not isinstance(extra, dict) or not all(isinstance(v, str | None) for v in extra.values()):
+        raise ImproperlyConfigured('COURIER_TRACKING_URLS must be a JSON object {"courier": "https://...{tracking}"}.')
+    urls = {**DEFAULT_COURIER_TRACKING_URLS, **extra}
+    for courier, url in urls.items():
+        if url and "{tracking}" not in url:
+            raise ImproperlyConfigured(f"COURIER_TRACKING_URLS: the URL of {courier} has no {{tracking}} placeholder.")
+    return {courier: url for courier, url in urls.items() if url}
+
+
+COURIER_TRACKING_URLS = _courier_tracking_urls()

@@ -14,4 +14,6 @@ urlpatterns = [
     path("sample-sheet-template.<str:fmt>", views.sheet_template, name="sheet_template"),
     path("<int:pk>/labels/<str:kind>/", views.shipment_labels, name="labels"),
     path("locations/labels/", views.location_labels, name="location_labels"),
+    path("dewars/<int:pk>/", views.dewar_page, name="dewar"),
+    path("where/", views.where_is_my_dewar, name="where"),
 ]

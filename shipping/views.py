@@ -192,3 +192,20 @@ def location_labels(request):
         messages.error(request, f"The location sheets cannot be printed: {exc.message}")
         return redirect("dashboard")
     return pdf_response(label_file)
+
+
+@login_required
+def dewar_page(request, pk: int):
+    """One dewar: its card (where it is, where it goes, couriers with tracking links) and its timeline."""
+    from .selectors import dewar_detail
+
+    dewar = get_object_or_404(dewar_detail(request.user), pk=pk)
+    return render(request, "shipping/dewar_detail.html", {"dewar": dewar, "events": dewar.events.all()})
+
+
+@login_required
+def where_is_my_dewar(request):
+    """Every dewar of the user's proposals that is not home: where it is now and its last step."""
+    from .selectors import dewars_away_from_home
+
+    return render(request, "shipping/where_is_my_dewar.html", {"dewars": dewars_away_from_home(request.user)})
