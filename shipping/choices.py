@@ -42,3 +42,15 @@ class DewarEventKind(models.TextChoices):
     STATUS = "status", "Status change"
     NOTE = "note", "Note"
     INCIDENT = "incident", "Incident"
+
+
+class NotificationReason(models.TextChoices):
+    ARRIVAL = "arrival", "Arrival at the facility"
+    DISPATCH = "dispatch", "Dispatch to the home lab"
+    INCIDENT = "incident", "Incident"
+
+
+class NotificationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

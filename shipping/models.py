@@ -9,7 +9,15 @@ from django.db.models import Q
 from lims.barcodes.codes import StoredCodeValidator
 from lims.models import LabContact, Proposal, Session
 
-from .choices import DewarEventKind, DewarStatus, LocationKind, SafetyLevel, ShipmentStatus
+from .choices import (
+    DewarEventKind,
+    DewarStatus,
+    LocationKind,
+    NotificationReason,
+    NotificationStatus,
+    SafetyLevel,
+    ShipmentStatus,
+)
 
 money = {
     "max_digits": 10,
@@ -212,3 +220,34 @@ class DewarEvent(models.Model):
         if self.pk is not None:
             raise ValidationError("Transport events are append-only; record a new event instead.")
         super().save(*args, **kwargs)
+
+
+class Notification(models.Model):
+    """One email about a transport event (arrival, dispatch, incident) and what became of it.
+
+    Written queued in the transaction of the event, so that a notification whose task never ran (broker
+    down) is still on record; the task fills in the recipients and the outcome. Staff see the failed ones
+    in the admin and on the dashboard.
+    """
+
+    event = models.ForeignKey(DewarEvent, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.CharField(max_length=10, choices=NotificationReason.choices)
+    status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.QUEUED)
+    recipients = models.JSONField(default=list, blank=True, help_text="To addresses.")
+    cc = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One email per event and reason: a task delivered twice (acks_late) finds it sent and stops.
+            models.UniqueConstraint(fields=["event", "reason"], name="notification_unique_per_event_reason"),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} of {self.event.dewar} ({self.get_status_display()})"
