@@ -102,3 +102,13 @@ def location_labels() -> LabelFile:
 
     sections = pdf.location_sections(list(location_list()), list(beamline_list()))
     return LabelFile("location-barcodes.pdf", pdf.render_location_sheets(sections))
+
+
+def transport_history_file(shipment) -> LabelFile:
+    """The transport history of ``shipment`` (fetched by ``selectors.shipment_detail``) as a PDF."""
+    from .pdf.transport import render_transport_history, transport_history
+
+    base = slugify(shipment.name) or f"shipment-{shipment.pk}"
+    proposal = slugify(shipment.proposal.name)
+    content = render_transport_history(transport_history(shipment))
+    return LabelFile(f"{proposal}-{base}-transport-history.pdf", content)

@@ -16,4 +16,5 @@ urlpatterns = [
     path("locations/labels/", views.location_labels, name="location_labels"),
     path("dewars/<int:pk>/", views.dewar_page, name="dewar"),
     path("where/", views.where_is_my_dewar, name="where"),
+    path("<int:pk>/transport-history.pdf", views.transport_pdf, name="transport_pdf"),
 ]

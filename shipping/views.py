@@ -209,3 +209,10 @@ def where_is_my_dewar(request):
     from .selectors import dewars_away_from_home
 
     return render(request, "shipping/where_is_my_dewar.html", {"dewars": dewars_away_from_home(request.user)})
+
+
+@login_required
+def transport_pdf(request, pk: int):
+    """The transport history of a shipment as PDF, for the proposal's users and staff."""
+    shipment = get_object_or_404(shipment_detail(request.user), pk=pk)
+    return pdf_response(labels.transport_history_file(shipment))

@@ -141,6 +141,7 @@ ENDPOINTS = [
     ("dewar labels", "get", "/api/v1/shipments/{shipment}/labels/dewars/", None, None, theirs(200)),
     ("puck labels", "get", "/api/v1/shipments/{shipment}/labels/pucks/", None, None, theirs(200)),
     ("pin labels", "get", "/api/v1/shipments/{shipment}/labels/pins/", None, None, theirs(200)),
+    ("transport history", "get", "/api/v1/shipments/{shipment}/transport-history/", None, None, theirs(200)),
     # Location barcode sheets are for stores, beamline staff and admins; they hide nothing, so others get 403.
     (
         "location labels",

@@ -36,7 +36,8 @@ TEMPLATE_FORMATS = {
 
 
 PDF_RESPONSE = {(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The labels as PDF.")}
-LABEL_ACTIONS = ("labels_dewars", "labels_pucks", "labels_pins")
+# Actions that read the whole tree (prefetched by shipment_detail): labels, transport history.
+LABEL_ACTIONS = ("labels_dewars", "labels_pucks", "labels_pins", "transport_history")
 
 
 def pdf_response(render) -> HttpResponse | Response:
@@ -234,3 +235,18 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def labels_pins(self, request, pk=None):
         """Pin-cap labels (DataMatrix and code in clear); pins without a pin code are listed on the sheet."""
         return self._labels("pins")
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The transport history of the shipment as PDF."
+            )
+        },
+        filters=False,
+    )
+    @label_action("transport-history", detail=True)
+    def transport_history(self, request, pk=None):
+        """Every step of every dewar of the shipment (when, status, location, by whom, courier, tracking
+        number, notes, incidents) under a shipment and proposal header, as PDF."""
+        shipment = self.get_object()
+        return pdf_response(lambda: labels.transport_history_file(shipment))
