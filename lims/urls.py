@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("lims.api.urls")),
     path("shipments/", include("shipping.urls")),
+    path("stores/", include("shipping.stores_urls")),
     path("pucks/", include("samples.urls")),
     path("", include("lims.web_urls")),
 ]

@@ -15,6 +15,7 @@ from django.urls import get_resolver
 from lims.barcodes.testing import code_image, degrade, photo_jpeg
 from lims.choices import FacilityRole
 from shipping.choices import LocationKind
+from shipping.models import Dewar
 from tests import factories as f
 from tests.conftest import api_as
 
@@ -94,6 +95,11 @@ def puck_photo(w):
     return {"image": SimpleUploadedFile("puck.png", draw({}, size=200, fmt="PNG"), content_type="image/png")}
 
 
+def scan_body(w):
+    """Alice's dewar scanned in; her shipment is a draft, so the arrival is confirmed with a reason."""
+    return {"barcode": Dewar.objects.get(pk=w["dewar"]).barcode, "confirm_reason": "grid"}
+
+
 # (name, method, path, body(world) or None, body format, expected status per persona)
 ENDPOINTS = [
     ("api root", "get", "/api/v1/", None, None, everyone(200)),
@@ -151,6 +157,12 @@ ENDPOINTS = [
         None,
         theirs(200, outsider=403) | {"member": 403},
     ),
+    # Scans are for stores, beamline staff and admins; the endpoint hides nothing, so members get 403.
+    ("scan list", "get", "/api/v1/scans/", None, None, theirs(200, outsider=403) | {"member": 403}),
+    ("scan", "post", "/api/v1/scans/", scan_body, "json", theirs(201, outsider=403) | {"member": 403}),
+    ("scan lookup", "get", "/api/v1/scans/lookup/", scan_body, None, theirs(200, outsider=403) | {"member": 403}),
+    ("dewar", "get", "/api/v1/dewars/{dewar}/", None, None, theirs(200)),
+    ("dewar history", "get", "/api/v1/dewars/{dewar}/history/", None, None, theirs(200)),
     (
         "token",
         "post",
@@ -175,6 +187,7 @@ def world(proposal, member, shipment, lab_contact):
         "protein": shipment.proposal.proteins.get(acronym="LYS").pk,
         "beamline": beamline.pk,
         "location": f.LocationFactory(name="Stores", kind=LocationKind.STORES).pk,
+        "dewar": shipment.dewars.get().pk,
     }
 
 

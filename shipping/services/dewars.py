@@ -54,7 +54,10 @@ class Movement:
 def _lock(dewar: Dewar) -> Dewar:
     """The dewar re-read under lock, its shipment locked first (see the module docstring)."""
     Shipment.objects.select_for_update().filter(pk=dewar.shipment_id).first()
-    return Dewar.objects.select_for_update().select_related("shipment__proposal", "location").get(pk=dewar.pk)
+    # of=("self",): lock the dewar row only; PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join that the (optional) location brings.
+    related = Dewar.objects.select_related("shipment__proposal", "location")
+    return related.select_for_update(of=("self",)).get(pk=dewar.pk)
 
 
 def _status_at(location: Location) -> str:
