@@ -163,8 +163,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # The test database of SQLite is in memory; a named file is only for the served app.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The test database is a file, not memory: the real-path notification test starts a Celery worker, a
+    # separate process, which must read the events the test writes. One file per test run (the pid), so
+    # that two runs in one checkout do not share it; Django deletes it when the run ends.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -200,6 +203,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20000)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# The address of this site as users reach it: links in emails are built on it (no request to ask).
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Email: console by default; SMTP when EMAIL_HOST is set.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "lims@localhost")

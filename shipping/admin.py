@@ -1,10 +1,12 @@
 """Admin for shipments, dewars, locations and transport events. Statuses change only through services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from lims.admin import AuditedAdmin, ReadOnlyAdmin, run_service
 
-from .models import Dewar, DewarEvent, Location, Shipment
+from .choices import NotificationStatus
+from .models import Dewar, DewarEvent, Location, Notification, Shipment
 from .services import shipment_cancel, shipment_send
 
 
@@ -69,3 +71,34 @@ class DewarEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "dewar", "kind", "status", "location", "user", "tracking_number"]
     list_filter = ["kind", "status"]
     search_fields = ["dewar__barcode", "dewar__name", "tracking_number"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """The log of transport emails, written by the task: staff find the failed ones here and send them again."""
+
+    list_display = ["created_at", "event_dewar", "reason", "status", "attempts", "to", "sent_at", "last_error"]
+    list_filter = ["status", "reason"]
+    search_fields = ["event__dewar__barcode", "event__dewar__shipment__name", "subject"]
+    list_select_related = ["event__dewar"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+
+    @admin.display(description="dewar", ordering="event__dewar__barcode")
+    def event_dewar(self, obj):
+        return obj.event.dewar
+
+    @admin.display(description="to")
+    def to(self, obj):
+        return ", ".join(obj.recipients + obj.cc)
+
+    @admin.action(description="Send the selected failed notifications again")
+    def send_again(self, request, queryset):
+        from .tasks import notify_dewar_event
+
+        failed = list(queryset.filter(status=NotificationStatus.FAILED).values_list("pk", "event_id", "reason"))
+        Notification.objects.filter(pk__in=[pk for pk, _, _ in failed]).update(status=NotificationStatus.QUEUED)
+        for _, event_id, reason in failed:
+            # After commit, like every task: the worker must see the notification queued again.
+            transaction.on_commit(lambda e=event_id, r=reason: notify_dewar_event.delay(e, r), robust=True)
+        self.message_user(request, f"{len(failed)} notification(s) queued again.", messages.SUCCESS)

@@ -151,10 +151,9 @@ def _record(
     audit.record(user=user, action=action, obj=dewar, before=before, message=f"{kind}: {event.get_status_display()}")
     _sync_shipment(dewar.shipment, user, at)
     if notify:
-        from ..tasks import notify_dewar_event
+        from ..notifications import notify_after_commit
 
-        event_id = event.pk
-        transaction.on_commit(lambda: notify_dewar_event.delay(event_id, notify))
+        notify_after_commit(event, notify)
     return event
 
 
