@@ -25,7 +25,7 @@ from lims.errors import DomainError
 
 from ..choices import DewarStatus
 from ..models import Dewar, Location
-from ..selectors import dewar_by_barcode, location_by_barcode
+from ..selectors import dewar_by_barcode, dewar_visible_to, location_by_barcode
 from .dewars import (
     AT_FACILITY,
     Movement,
@@ -85,7 +85,8 @@ def resolve_dewar(user, raw: str) -> Dewar:
     """The dewar of a scanned dewar barcode; a location's code or a malformed one is a ValidationError."""
     code = normalise(raw)
     if is_dewar_barcode(code):
-        dewar = dewar_by_barcode(user, code)
+        # No related rows: the transport service re-reads the dewar under lock with what it needs.
+        dewar = dewar_visible_to(user).filter(barcode=code).first()
         if dewar is None:
             raise UnknownBarcode(f"No dewar has the barcode {code}.")
         return dewar

@@ -295,6 +295,10 @@
     for (const found of data.codes) await scanned(found.text);
   });
 
+  // ---- ready: focus only now that Enter is handled here (the template sets no autofocus).
+  input.focus();
+  document.body.dataset.scanReady = "true";
+
   // ---- on load: the last scans of this user, from the server.
   (async function () {
     const { status, data } = await call(config.scanUrl);
