@@ -123,8 +123,11 @@ def queue():
     finally:
         celery_app.conf.update(saved)
         reset_connections()
+        # Leave nothing of this run on the broker: the queue and kombu's bindings of its exchange.
         client = redis.Redis.from_url(BROKER_URL)
-        client.delete(name, f"_kombu.binding.{name}")
+        leftovers = list(client.scan_iter(match=f"*{name}*"))
+        if leftovers:
+            client.delete(*leftovers)
 
 
 @pytest.fixture
