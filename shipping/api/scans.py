@@ -213,7 +213,8 @@ class ScanViewSet(viewsets.GenericViewSet):
             movement = scan(user=request.user, **serializer.validated_data)
         except UnknownBarcode as exc:
             return unknown(exc)
-        dewar = DewarCardSerializer.related(Dewar.objects).get(pk=movement.dewar.pk)
+        # The services hand back the dewar as they locked and changed it, with what the card shows.
+        dewar = movement.dewar
         body = {
             "dewar": DewarCardSerializer(dewar).data,
             "event": DewarEventSerializer(movement.event).data if movement.event else None,

@@ -52,12 +52,22 @@ class Movement:
 
 
 def _lock(dewar: Dewar) -> Dewar:
-    """The dewar re-read under lock, its shipment locked first (see the module docstring)."""
-    Shipment.objects.select_for_update().filter(pk=dewar.shipment_id).first()
+    """The dewar re-read under lock, its shipment locked first (see the module docstring).
+
+    Both come with what a scan's answer shows (proposal, locations, session), so that nothing is read
+    again after the write; ``dewar.shipment`` is the locked shipment row that ``_sync_shipment`` updates.
+    """
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("proposal", "created_by")
+        .get(pk=dewar.shipment_id)
+    )
     # of=("self",): lock the dewar row only; PostgreSQL refuses FOR UPDATE on the nullable side of the
-    # outer join that the (optional) location brings.
-    related = Dewar.objects.select_related("shipment__proposal", "location")
-    return related.select_for_update(of=("self",)).get(pk=dewar.pk)
+    # outer joins that the optional location and session bring.
+    related = Dewar.objects.select_related("location", "delivery_location", "session__beamline")
+    locked = related.select_for_update(of=("self",)).get(pk=dewar.pk)
+    locked.shipment = shipment
+    return locked
 
 
 def _status_at(location: Location) -> str:
@@ -96,8 +106,7 @@ def shipment_status_from(statuses: list[str]) -> str | None:
 
 
 def _sync_shipment(shipment: Shipment, user, at) -> None:
-    """Set the shipment's status from its dewars, in the same transaction: the two never disagree."""
-    shipment = Shipment.objects.get(pk=shipment.pk)
+    """Set the (locked) shipment's status from its dewars, in the same transaction: the two never disagree."""
     statuses = list(Dewar.objects.filter(shipment=shipment).values_list("status", flat=True))
     target = shipment_status_from(statuses)
     if target is None or target == shipment.status or shipment.status == ShipmentStatus.CANCELLED:
@@ -126,16 +135,23 @@ def _record(
     courier: str = "",
     tracking_number: str = "",
     notify: str | None = None,
+    fields: dict | None = None,
 ) -> DewarEvent:
-    """Change the locked dewar, write its event and audit entry, bring the shipment in step, notify."""
+    """Change the locked dewar (``status``, ``location``, other ``fields``), write its event and audit entry,
+    bring the shipment in step, notify."""
     at = timezone.now()
     before = audit.snapshot(dewar)
-    if status is not None and status != dewar.status:
+    status_changed = status is not None and status != dewar.status
+    if status_changed:
         check_transition(DEWAR_TRANSITIONS, dewar.status, status, "dewar", DewarStatus)
         dewar.status = status
     if location is not False:
         dewar.location = location
-    dewar.save()
+    for name, value in (fields or {}).items():
+        setattr(dewar, name, value)
+    changes = audit.diff(before, audit.snapshot(dewar))
+    if changes:
+        dewar.save(update_fields=list(changes))
     event = DewarEvent.objects.create(
         dewar=dewar,
         at=at,
@@ -149,7 +165,8 @@ def _record(
     )
     action = AuditAction.TRANSITION if kind == DewarEventKind.STATUS else AuditAction.UPDATE
     audit.record(user=user, action=action, obj=dewar, before=before, message=f"{kind}: {event.get_status_display()}")
-    _sync_shipment(dewar.shipment, user, at)
+    if status_changed:
+        _sync_shipment(dewar.shipment, user, at)
     if notify:
         from ..notifications import notify_after_commit
 
@@ -221,7 +238,6 @@ def dewar_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) ->
         return Movement(dewar, None, f"{dewar.barcode} is already dispatched ({courier} {tracking_number}).")
     if dewar.status not in AT_FACILITY:
         raise InvalidTransition(f"{dewar.barcode} is {dewar.get_status_display().lower()}; it cannot be dispatched.")
-    dewar.courier_from_facility, dewar.tracking_from_facility = courier, tracking_number
     event = _record(
         dewar,
         user=user,
@@ -230,6 +246,7 @@ def dewar_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) ->
         courier=courier,
         tracking_number=tracking_number,
         notify="dispatch",
+        fields={"courier_from_facility": courier, "tracking_from_facility": tracking_number},
     )
     return Movement(dewar, event, f"{dewar.barcode} dispatched with {courier}, tracking {tracking_number}.")
 
