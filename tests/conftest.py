@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from lims.choices import FacilityRole, MemberRole
+from shipping.choices import LocationKind
 
 from . import factories as f
 
@@ -57,6 +58,17 @@ def admin_user(db):
 @pytest.fixture
 def lab_contact(proposal):
     return f.LabContactFactory(proposal=proposal, card_name="Home lab")
+
+
+@pytest.fixture
+def stores_location(db):
+    """The stores, where arriving dewars go by default."""
+    return f.LocationFactory(name="Stores", kind=LocationKind.STORES, barcode="LOC-STORES")
+
+
+@pytest.fixture
+def beamline_location(db):
+    return f.LocationFactory(name="Beamline MX-3", kind=LocationKind.BEAMLINE, barcode="LOC-MX-3")
 
 
 @pytest.fixture

@@ -2,26 +2,15 @@
 
 import pytest
 
-from shipping.choices import DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
+from shipping.choices import DewarEventKind, DewarStatus, ShipmentStatus
 from shipping.models import Dewar, DewarEvent
 from shipping.services import dewar_incident, dewar_receive, shipment_send
 from shipping.services.scans import next_action
-from tests import factories as f
 from tests.conftest import api_as
 
 pytestmark = pytest.mark.django_db
 
 SCANS = "/api/v1/scans/"
-
-
-@pytest.fixture
-def stores_location(db):
-    return f.LocationFactory(name="Stores", kind=LocationKind.STORES, barcode="LOC-STORES")
-
-
-@pytest.fixture
-def beamline_location(db):
-    return f.LocationFactory(name="Beamline MX-3", kind=LocationKind.BEAMLINE, barcode="LOC-MX-3")
 
 
 @pytest.fixture

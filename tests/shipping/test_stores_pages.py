@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from samples.models import Sample
-from shipping.choices import DewarStatus, LocationKind, ShipmentStatus
+from shipping.choices import DewarStatus, ShipmentStatus
 from shipping.models import Shipment
 from shipping.services import (
     dewar_dispatch,
@@ -26,16 +26,6 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 PAGES = ["stores:dashboard", "stores:scan"]
-
-
-@pytest.fixture
-def stores_location(db):
-    return f.LocationFactory(name="Stores", kind=LocationKind.STORES, barcode="LOC-STORES")
-
-
-@pytest.fixture
-def beamline_location(db):
-    return f.LocationFactory(name="Beamline MX-3", kind=LocationKind.BEAMLINE, barcode="LOC-MX-3")
 
 
 def sent_shipment(proposal, member, name, dewars=1, **fields):

@@ -23,16 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def stores_location(db):
-    return f.LocationFactory(name="Stores", kind=LocationKind.STORES, barcode="LOC-STORES")
-
-
-@pytest.fixture
-def beamline_location(db):
-    return f.LocationFactory(name="Beamline MX-3", kind=LocationKind.BEAMLINE, barcode="LOC-MX-3")
-
-
-@pytest.fixture
 def sent(shipment, member):
     shipment_send(shipment=shipment, user=member)
     return shipment
