@@ -8,7 +8,9 @@ It creates a throwaway PostgreSQL database (createdb), migrates it, seeds dewars
 locations and a stores user with an API token, starts gunicorn on 127.0.0.1 with a free port (DEBUG=0),
 runs the scanners with keep-alive connections for ``--seconds`` (or ``--max-scans`` each), prints p50, p99
 and requests/s, checks that every answered scan left exactly one event, then stops gunicorn and drops the
-database. Goals (issue 4): p50 under 10 ms, p99 under 30 ms. Only 127.0.0.1 is ever contacted.
+database. Goals (issue 4): p50 under 10 ms, p99 under 30 ms. Last, the floor: the same statements as bare
+prepared SQL from the same paced scanners, so the framework's share of the round trip shows. Only 127.0.0.1 is
+ever contacted.
 """
 
 import argparse
@@ -182,6 +184,97 @@ class Scanner(threading.Thread):
         conn.close()
 
 
+# The floor: the statements a scan must run, as bare SQL from Python with no HTTP, no Django and no ORM.
+# What any implementation keeping the guarantees (token check, shipment and dewar locked, dewar updated,
+# one event, one audit entry, shipment status re-derived, committed) cannot go below on this machine.
+FLOOR_STATEMENTS = (
+    (
+        "auth",
+        "SELECT u.id, u.is_active, ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug"
+        " ON ug.group_id = g.id WHERE ug.user_id = u.id) FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id"
+        " WHERE t.key = $1",
+        "text",
+    ),
+    ("place", "SELECT id, kind FROM shipping_location WHERE barcode = $1 AND active", "text"),
+    (
+        "lock_shipment",
+        "SELECT s.id, s.status, p.code FROM shipping_shipment s JOIN lims_proposal p ON p.id ="
+        " s.proposal_id WHERE s.id = (SELECT shipment_id FROM shipping_dewar WHERE barcode = $1) FOR UPDATE OF s",
+        "text",
+    ),
+    (
+        "lock_dewar",
+        "SELECT d.id, d.status, d.location_id, l.name FROM shipping_dewar d LEFT JOIN shipping_location l"
+        " ON l.id = d.location_id WHERE d.barcode = $1 FOR UPDATE OF d",
+        "text",
+    ),
+    ("update", "UPDATE shipping_dewar SET location_id = $2, status = $3 WHERE id = $1", "int, int, text"),
+    (
+        "event",
+        "INSERT INTO shipping_dewarevent (dewar_id, at, kind, status, location_id, user_id, courier,"
+        " tracking_number, note) VALUES ($1, now(), 'status', $3, $2, $4, '', '', '') RETURNING id",
+        "int, int, text, int",
+    ),
+    (
+        "audit",
+        "INSERT INTO lims_auditentry (at, user_id, action, content_type_id, object_id, object_repr, message,"
+        " changes) VALUES (now(), $1, 'transition', $2, $3, 'dewar', 'move', '{}') RETURNING id",
+        "int, int, text",
+    ),
+    ("statuses", "SELECT status FROM shipping_dewar WHERE shipment_id = $1", "int"),
+)
+
+
+def sql_floor(
+    database_url: str,
+    token: str,
+    barcodes: list[str],
+    places: tuple[str, str],
+    scans: int,
+    interval: float,
+    out: list[float],
+) -> None:
+    """One scanner doing only the statements above (prepared once, so not even planned again)."""
+    import psycopg2
+    from django.contrib.contenttypes.models import ContentType
+
+    from shipping.models import Dewar
+
+    dewar_type = ContentType.objects.get_for_model(Dewar).pk
+    conn = psycopg2.connect(database_url)
+    cur = conn.cursor()
+    for name, sql, types in FLOOR_STATEMENTS:
+        cur.execute(f"PREPARE {name} ({types}) AS {sql}")
+    conn.commit()
+    calls = {
+        name: f"EXECUTE {name} ({', '.join(['%s'] * (types.count(',') + 1))})" for name, _, types in FLOOR_STATEMENTS
+    }
+    for i in range(scans):
+        barcode, place = barcodes[i % len(barcodes)], places[(i // len(barcodes)) % 2]
+        start = time.perf_counter()
+        cur.execute(calls["auth"], [token])
+        user_id = cur.fetchone()[0]
+        cur.execute(calls["place"], [place])
+        location_id, kind = cur.fetchone()
+        cur.execute(calls["lock_shipment"], [barcode])
+        shipment_id = cur.fetchone()[0]
+        cur.execute(calls["lock_dewar"], [barcode])
+        dewar_id = cur.fetchone()[0]
+        status = "at_beamline" if kind == "beamline" else "at_facility"
+        cur.execute(calls["update"], [dewar_id, location_id, status])
+        cur.execute(calls["event"], [dewar_id, location_id, status, user_id])
+        cur.execute(calls["audit"], [user_id, dewar_type, str(dewar_id)])
+        cur.execute(calls["statuses"], [shipment_id])
+        cur.fetchall()
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        if i >= len(barcodes):
+            out.append(elapsed)
+        if interval:
+            time.sleep(max(0.0, interval - elapsed))
+    conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0, help="of each of the two runs")
@@ -265,6 +358,38 @@ def main() -> None:
         seeded = 2 * DEWARS_PER_SCANNER * args.scanners
         print(
             f"  events written {DewarEvent.objects.count() - seeded} for {sum(turns)} scans, dewars out of step {stray}"
+        )
+        connections.close_all()
+
+        # The floor: the same statements as bare, prepared SQL, no HTTP, no framework, same scanners and pace.
+        latencies: list[float] = []
+        threads = [
+            threading.Thread(
+                target=sql_floor,
+                args=(
+                    database_url,
+                    token,
+                    barcodes[n],
+                    places,
+                    int(args.seconds / args.interval),
+                    args.interval,
+                    latencies,
+                ),
+            )
+            for n in range(args.scanners)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        latencies.sort()
+        print(
+            f"Floor: the scan's statements as bare prepared SQL (auth, location, lock shipment and dewar, update, "
+            f"event, audit entry, shipment's statuses, commit), {args.scanners} paced scanners, no HTTP, no Django:"
+        )
+        print(
+            f"  p50 {percentile(latencies, 0.50) * 1000:6.1f} ms   p99 {percentile(latencies, 0.99) * 1000:6.1f} ms"
+            f"   ({len(latencies)} scans)"
         )
         connections.close_all()
     finally:
