@@ -53,6 +53,9 @@ def scope(queryset: QuerySet, user, proposal_path: str) -> QuerySet:
     """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
+    if getattr(user, "is_machine", False):
+        # An API token sees only what its beamline's selectors grant (lims.tokens), never a proposal's all.
+        return queryset.none()
     if is_facility_staff(user):
         return queryset
     field = f"{proposal_path}__id__in" if proposal_path else "id__in"
@@ -60,7 +63,7 @@ def scope(queryset: QuerySet, user, proposal_path: str) -> QuerySet:
 
 
 def is_member(user, proposal) -> bool:
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or getattr(user, "is_machine", False):
         return False
     return proposal.memberships.filter(user=user).exists()
 

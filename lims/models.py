@@ -80,6 +80,11 @@ class Beamline(models.Model):
     accepted_container_types = models.JSONField(
         default=list, blank=True, help_text='Container types the positions accept, e.g. ["spine", "unipuck"].'
     )
+    position_types = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Where positions differ from the changer\'s types: {"1-10": ["spine"], "11-29": ["unipuck"]}.',
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -99,6 +104,65 @@ class Beamline(models.Model):
             raise ValidationError({"accepted_container_types": f"Unknown container types: {sorted(unknown)}."})
         if self.positions_per_cell and self.puck_positions % self.positions_per_cell:
             raise ValidationError({"positions_per_cell": "Puck positions must be a whole number of cells."})
+        if not isinstance(self.position_types, dict):
+            raise ValidationError({"position_types": 'Give a mapping such as {"1-10": ["spine"]}.'})
+        for key, types in self.position_types.items():
+            try:
+                first, last = _position_range(key)
+            except ValueError:
+                raise ValidationError({"position_types": f"{key!r} is not a position or a range such as 1-10."}) from None
+            if not 1 <= first <= last <= (self.puck_positions or 0):
+                raise ValidationError({"position_types": f"{key}: positions run from 1 to {self.puck_positions}."})
+            if not isinstance(types, list) or set(types) - set(ContainerType.values):
+                raise ValidationError({"position_types": f"{key}: give a list of container types."})
+
+    # The sample changer's geometry: positions 1..puck_positions, addressed as the changer does.
+
+    @property
+    def positions(self) -> range:
+        return range(1, self.puck_positions + 1)
+
+    def accepts(self, position: int) -> list[str]:
+        """The container types that ``position`` takes (its own entry in position_types, else the changer's)."""
+        for key, types in (self.position_types or {}).items():
+            first, last = _position_range(key)
+            if first <= position <= last:
+                return list(types)
+        return list(self.accepted_container_types or [])
+
+    def address(self, position: int) -> str:
+        """The position as the changer names it: "7", or "cell:puck" ("3:2") on cell-based changers."""
+        if self.positions_per_cell:
+            cell, puck = divmod(position - 1, self.positions_per_cell)
+            return f"{cell + 1}:{puck + 1}"
+        return str(position)
+
+    def position_at(self, address: str) -> int | None:
+        """The position of an address ("7", "07", "3:2"); None when there is no such position."""
+        parts = str(address).strip().split(":")
+        if not all(p.isdigit() for p in parts):
+            return None
+        if len(parts) == 1:
+            position = int(parts[0])
+        elif len(parts) == 2 and self.positions_per_cell:
+            cell, puck = int(parts[0]), int(parts[1])
+            if not 1 <= puck <= self.positions_per_cell:
+                return None
+            position = (cell - 1) * self.positions_per_cell + puck
+        else:
+            return None
+        return position if 1 <= position <= self.puck_positions else None
+
+    def position_code(self, position: int) -> str:
+        """What the label on a changer position carries: beamline and address, e.g. "MX-3:07"."""
+        address = self.address(position)
+        return f"{self.name}:{int(address):02d}" if address.isdigit() else f"{self.name}:{address}"
+
+
+def _position_range(key: str) -> tuple[int, int]:
+    """ "4" → (4, 4), "1-10" → (1, 10); ValueError otherwise."""
+    first, _, last = str(key).partition("-")
+    return int(first), int(last or first)
 
 
 class Session(models.Model):
@@ -186,3 +250,43 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{localtime(self.at):%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"
+
+
+class ApiToken(models.Model):
+    """A machine's key to the APIs: beamline control or a data pipeline, scoped to one beamline.
+
+    Only a hash of the key is stored; the key is shown once, when the token is created
+    (``lims.tokens.api_token_create``). Revoked tokens stay, so that what they did keeps its author.
+    """
+
+    name = models.CharField(max_length=80, help_text='What uses it, e.g. "MXCuBE MX-3".')
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="The key's first characters, to tell keys apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person answerable for what the token does (written into the audit log).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["beamline", "name"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.beamline}, {self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

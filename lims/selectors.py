@@ -11,7 +11,11 @@ def proposal_visible_to(user) -> QuerySet[Proposal]:
 
 
 def session_visible_to(user) -> QuerySet[Session]:
-    return scope(Session.objects.select_related("proposal", "beamline", "local_contact"), user, "proposal")
+    """Members see their proposals' sessions, staff all, a beamline's API token that beamline's sessions."""
+    sessions = Session.objects.select_related("proposal", "beamline", "local_contact")
+    if getattr(user, "is_machine", False):
+        return sessions.filter(beamline_id=user.beamline_id)
+    return scope(sessions, user, "proposal")
 
 
 def lab_contact_visible_to(user) -> QuerySet[LabContact]:
@@ -21,6 +25,26 @@ def lab_contact_visible_to(user) -> QuerySet[LabContact]:
 def beamline_list() -> QuerySet[Beamline]:
     """Beamlines are facility facts: any signed-in user may list them."""
     return Beamline.objects.filter(active=True)
+
+
+def beamline_visible_to(user) -> QuerySet[Beamline]:
+    """The beamlines a principal may address: all active ones for people, its own for an API token."""
+    if getattr(user, "is_machine", False):
+        return beamline_list().filter(pk=user.beamline_id)
+    if not getattr(user, "is_authenticated", False):
+        return Beamline.objects.none()
+    return beamline_list()
+
+
+def may_see_changer(user, beamline: Beamline) -> bool:
+    """The whole contents of a sample changer (every proposal's pucks): beamline staff, local contacts,
+    admins, and the beamline's own API tokens. Users see their own samples' positions only."""
+    from .access import has_role
+    from .choices import FacilityRole
+
+    if getattr(user, "is_machine", False):
+        return user.beamline_id == beamline.pk
+    return has_role(user, FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
 
 
 def local_contact_list():

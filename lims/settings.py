@@ -200,6 +200,10 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # a shipment of 3 dewars × 4 pucks × 16 samples is some 5,000 fields, over Django's default of 1,000.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20000)
 
+# Bearer tokens of the ISPyB-compatible login (seconds): beamline control refreshes on a 401.
+BEARER_TOKEN_TTL = envint("BEARER_TOKEN_TTL", 3600)
+BEARER_REFRESH_TTL = envint("BEARER_REFRESH_TTL", 7 * 24 * 3600)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -236,6 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "lims.tokens.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "lims.api.pagination.Pagination",

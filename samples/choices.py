@@ -50,3 +50,25 @@ class SampleStatus(models.TextChoices):
     CENTRED = "centred", "Centred"
     COLLECTED = "collected", "Collected"
     ERROR = "error", "Error"
+
+
+class RobotActionType(models.TextChoices):
+    """What the sample changer's robot did, as beamline control reports it (ISPyB's actionType)."""
+
+    LOAD = "LOAD", "Load"
+    UNLOAD = "UNLOAD", "Unload"
+    DISPOSE = "DISPOSE", "Dispose"
+    STORE = "STORE", "Store"
+    WASH = "WASH", "Wash"
+    ANNEAL = "ANNEAL", "Anneal"
+    MOSAIC = "MOSAIC", "Mosaic"
+    LASER = "LASER", "Laser"
+
+
+class RobotActionStatus(models.TextChoices):
+    SUCCESS = "SUCCESS", "Success"
+    ERROR = "ERROR", "Error"
+    CRITICAL = "CRITICAL", "Critical"
+    WARNING = "WARNING", "Warning"
+    EPICSFAIL = "EPICSFAIL", "EPICS failure"
+    COMMANDNOTSENT = "COMMANDNOTSENT", "Command not sent"

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from lims.barcodes.codes import StoredCodeValidator, validate_code
-from lims.models import Proposal
+from lims.models import ApiToken, Beamline, Proposal, Session
 
 from .choices import (
     CONTAINER_CAPACITY,
@@ -15,6 +15,8 @@ from .choices import (
     ContainerStatus,
     ContainerType,
     ExperimentKind,
+    RobotActionStatus,
+    RobotActionType,
     SampleStatus,
 )
 
@@ -88,10 +90,27 @@ class Container(models.Model):
     )
     status = models.CharField(max_length=20, choices=ContainerStatus.choices, default=ContainerStatus.REGISTERED)
     comments = models.TextField(blank=True)
+    # Where the puck sits in a sample changer: kept by samples.services (container_assign/unassign).
+    beamline = models.ForeignKey(
+        Beamline, on_delete=models.PROTECT, null=True, blank=True, related_name="containers", editable=False
+    )
+    changer_position = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["dewar", "id"]
+        indexes = [models.Index(fields=["beamline", "changer_position"], name="container_changer_idx")]
         constraints = [
+            # A position of a sample changer holds at most one container.
+            models.UniqueConstraint(
+                fields=["beamline", "changer_position"],
+                condition=Q(beamline__isnull=False),
+                name="container_one_per_changer_position",
+            ),
+            models.CheckConstraint(
+                condition=(Q(beamline__isnull=True) & Q(changer_position__isnull=True))
+                | (Q(beamline__isnull=False) & Q(changer_position__gte=1)),
+                name="container_changer_position_with_beamline",
+            ),
             # The shipment is the dewar's: kept by the services, it lets the database enforce names.
             models.UniqueConstraint(fields=["shipment", "name"], name="container_name_unique_per_shipment"),
             models.CheckConstraint(
@@ -131,6 +150,8 @@ class Sample(models.Model):
     pin_code = models.CharField("pin barcode", max_length=20, null=True, blank=True, validators=[validate_pin_code])
     protein = models.ForeignKey(Protein, on_delete=models.PROTECT, related_name="samples")
     status = models.CharField(max_length=20, choices=SampleStatus.choices, default=SampleStatus.REGISTERED)
+    # Beamline control's last centring of the crystal (motor positions), kept for the next mount.
+    last_centring_position = models.JSONField(null=True, blank=True, editable=False)
     # Set when the sample leaves circulation (its shipment cancelled or closed): its pin may be reused.
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Crystal
@@ -218,3 +239,82 @@ class PuckAudit(models.Model):
 
     def __str__(self) -> str:
         return f"Audit of {self.container} at {self.at:%Y-%m-%d %H:%M}" if self.at else f"Audit of {self.container}"
+
+
+class ContainerHistory(models.Model):
+    """Where a puck was put and taken out: one row per assignment change. Append-only."""
+
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=20, choices=ContainerStatus.choices)
+    beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    changer_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    location = models.CharField(max_length=40, blank=True, help_text='The changer address, e.g. "MX-3:07".')
+    session = models.ForeignKey(Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    message = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "container history"
+        indexes = [models.Index(fields=["container", "-at"], name="containerhistory_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.container} {self.get_status_display()} {self.location}"
+
+
+class RobotAction(models.Model):
+    """What the sample changer's robot did, as beamline control reported it. Append-only but for completion.
+
+    The sample may be unknown (beamline control sends -1 or null): the action is stored all the same,
+    with what was sent (``sample_reference``, ``sample_barcode``, the locations).
+    """
+
+    beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, related_name="robot_actions")
+    session = models.ForeignKey(Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    sample = models.ForeignKey("Sample", on_delete=models.SET_NULL, null=True, blank=True, related_name="robot_actions")
+    sample_reference = models.BigIntegerField(null=True, blank=True, help_text="The sample id as sent.")
+    action_type = models.CharField(max_length=10, choices=RobotActionType.choices)
+    status = models.CharField(max_length=16, choices=RobotActionStatus.choices, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    container_location = models.CharField(max_length=20, blank=True)
+    dewar_location = models.CharField(max_length=20, blank=True)
+    sample_barcode = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+    snapshot_before = models.CharField(max_length=255, blank=True)
+    snapshot_after = models.CharField(max_length=255, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["beamline", "-started_at"], name="robotaction_beamline_idx"),
+            models.Index(fields=["sample", "-started_at"], name="robotaction_sample_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} {self.status or 'running'} on {self.beamline_id}"
+
+
+class SampleStatusChange(models.Model):
+    """A sample's status as beamline control reported it (loaded, centred, collected, error...). Append-only."""
+
+    sample = models.ForeignKey("Sample", on_delete=models.CASCADE, related_name="status_history")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=SampleStatus.choices)
+    previous = models.CharField(max_length=20, choices=SampleStatus.choices)
+    detail = models.CharField(max_length=255, blank=True, help_text='As sent, e.g. "ERROR - sample".')
+    centring_position = models.JSONField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["sample", "-at"], name="samplestatus_sample_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sample_id} {self.previous} → {self.status}"

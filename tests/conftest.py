@@ -87,3 +87,17 @@ def api_as(user) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def isara(db):
+    """The ISARA beamline MX-3: 29 UniPuck positions."""
+    return f.BeamlineFactory(
+        name="MX-3", sample_changer_model="ISARA", puck_positions=29, accepted_container_types=["unipuck"]
+    )
+
+
+@pytest.fixture
+def received(shipment):
+    """Alice's shipment, sent and its dewar received at the stores: its puck may go into a changer."""
+    return f.at_facility(shipment)

@@ -176,3 +176,26 @@ def shipment_tree(*, proposal, user=None, dewars=1, pucks=1, samples=1, name="Tr
     }
     user = user or UserFactory()
     return shipment_create(proposal=proposal, user=user, data=data)
+
+
+def api_token(beamline, *, name="MXCuBE", created_by=None, user=None) -> str:
+    """A new API token for ``beamline`` made through the service; returns its key (shown once)."""
+    from lims.tokens import api_token_create
+
+    _, key = api_token_create(name=name, beamline=beamline, created_by=created_by, user=user)
+    return key
+
+
+def at_facility(shipment, *, location=None):
+    """Send ``shipment`` (if still a draft) and receive its dewars at ``location`` (or the stores)."""
+    from shipping.choices import LocationKind, ShipmentStatus
+    from shipping.services import dewar_receive, shipment_send
+
+    stores = UserFactory(username="factory-stores", groups=["stores"])
+    if shipment.status == ShipmentStatus.DRAFT:
+        shipment_send(shipment=shipment, user=stores)
+    location = location or LocationFactory(name="Stores", kind=LocationKind.STORES, barcode="LOC-STORES")
+    for dewar in shipment.dewars.order_by("id"):
+        dewar_receive(dewar=dewar, user=stores, location=location)
+    shipment.refresh_from_db()
+    return shipment

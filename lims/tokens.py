@@ -1,0 +1,224 @@
+"""Machine access: API tokens scoped to a beamline, and the bearer tokens of the ISPyB-compatible login.
+
+    api_token_create(*, name, beamline, created_by, user=None) -> (ApiToken, key)   the key, shown once
+    api_token_revoke(*, token, user) -> ApiToken
+    principal_for_bearer(value) -> TokenPrincipal | User | None    what an "Authorization: Bearer" names
+    login_tokens(principal) -> {"token", "refreshToken", "expiresIn"}
+    refresh_tokens(refresh_token) -> the same, or None
+
+A request made with an API token runs as a ``TokenPrincipal``: authenticated, but neither a user nor
+facility staff, so ``lims.access.scope`` gives it nothing; what a beamline's machine may read and write
+is granted explicitly by the beamline selectors and services (its own beamline only).
+
+Bearer values are either an API token's key ("lims_…") or a signed, time-limited token from
+``auth/login`` (which names an API token or a user, checked again on every request, so that revoking
+the token or deactivating the user takes effect at once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from . import audit
+from .choices import AuditAction
+from .models import ApiToken, Beamline
+
+KEY_PREFIX = "lims_"
+SIGNING_SALT = "lims.tokens.bearer"
+LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per token
+
+
+def access_ttl() -> int:
+    return int(getattr(settings, "BEARER_TOKEN_TTL", 3600))
+
+
+def refresh_ttl() -> int:
+    return int(getattr(settings, "BEARER_REFRESH_TTL", 7 * 24 * 3600))
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class TokenPrincipal:
+    """``request.user`` for a request made with an API token (see the module docstring)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_machine = True
+    pk = id = None
+    _facility_roles = frozenset()
+
+    def __init__(self, token: ApiToken):
+        self.token = token
+        self.beamline_id = token.beamline_id
+        self.username = f"token:{token.name}"
+
+    def __str__(self) -> str:
+        return f"API token {self.token.name}"
+
+    @property
+    def beamline(self) -> Beamline:
+        return self.token.beamline
+
+    @property
+    def acting_user(self):
+        """The person answerable for the token (may be None): the audit log's author."""
+        return self.token.user
+
+    def get_username(self) -> str:
+        return self.username
+
+
+def actor(principal) -> dict:
+    """The ``user`` and ``token`` columns of a history row written by ``principal``."""
+    if getattr(principal, "is_machine", False):
+        return {"user": principal.acting_user, "token": principal.token}
+    return {"user": principal if getattr(principal, "is_authenticated", False) else None, "token": None}
+
+
+def beamline_of(principal) -> int | None:
+    """The beamline a machine principal is scoped to (None for people)."""
+    return getattr(principal, "beamline_id", None)
+
+
+@transaction.atomic
+def api_token_create(*, name: str, beamline: Beamline, created_by, user=None, key: str | None = None):
+    """A new token for ``beamline``; returns (token, key). ``key`` may be given (demo data), else random."""
+    key = key or KEY_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        name=name.strip(),
+        beamline=beamline,
+        user=user,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        prefix=key[:12],
+        key_hash=hash_key(key),
+    )
+    audit.record(user=created_by, action=AuditAction.CREATE, obj=token, message="API token created")
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, user) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        before = audit.snapshot(token)
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(user=user, action=AuditAction.UPDATE, obj=token, before=before, message="API token revoked")
+    return token
+
+
+def _token_by_key(key: str) -> ApiToken | None:
+    token = (
+        ApiToken.objects.select_related("beamline", "user")
+        .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+        .first()
+    )
+    if token is not None:
+        _touch(token)
+    return token
+
+
+def _token_by_id(pk: int) -> ApiToken | None:
+    token = ApiToken.objects.select_related("beamline", "user").filter(pk=pk, revoked_at__isnull=True).first()
+    if token is not None:
+        _touch(token)
+    return token
+
+
+def _touch(token: ApiToken) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+def _principal(claims: dict):
+    if "t" in claims:
+        token = _token_by_id(claims["t"])
+        return TokenPrincipal(token) if token else None
+    user = get_user_model().objects.filter(pk=claims.get("u"), is_active=True).first()
+    return user
+
+
+def principal_for_bearer(value: str):
+    """The principal a bearer value names: an API token's key or a signed login token; None if invalid."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.startswith(KEY_PREFIX):
+        token = _token_by_key(value)
+        return TokenPrincipal(token) if token else None
+    try:
+        claims = signing.loads(value, salt=SIGNING_SALT, max_age=access_ttl())
+    except signing.BadSignature:
+        return None
+    if claims.get("k") != "access":
+        return None
+    return _principal(claims)
+
+
+def _claims(principal) -> dict:
+    if getattr(principal, "is_machine", False):
+        return {"t": principal.token.pk}
+    return {"u": principal.pk}
+
+
+def login_tokens(principal) -> dict:
+    """What ``auth/login`` and ``auth/refresh`` answer: a short-lived bearer token and a refresh token."""
+    claims = _claims(principal)
+    return {
+        "token": signing.dumps({**claims, "k": "access"}, salt=SIGNING_SALT),
+        "refreshToken": signing.dumps({**claims, "k": "refresh"}, salt=SIGNING_SALT),
+        "expiresIn": access_ttl(),
+    }
+
+
+def refresh_tokens(refresh_token: str) -> dict | None:
+    try:
+        claims = signing.loads(refresh_token or "", salt=SIGNING_SALT, max_age=refresh_ttl())
+    except signing.BadSignature:
+        return None
+    if claims.get("k") != "refresh":
+        return None
+    principal = _principal(claims)
+    return login_tokens(principal) if principal is not None else None
+
+
+def principal_for_key(key: str):
+    """A principal for an API token's key given as a login "token" (None when unknown or revoked)."""
+    token = _token_by_key(key) if key else None
+    return TokenPrincipal(token) if token else None
+
+
+class BearerAuthentication(authentication.BaseAuthentication):
+    """DRF: ``Authorization: Bearer <API token key | signed login token>``."""
+
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Give one token after Bearer.")
+        principal = principal_for_bearer(header[1].decode(errors="replace"))
+        if principal is None:
+            raise exceptions.AuthenticationFailed("The token is unknown, revoked or expired.")
+        return principal, None
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
