@@ -4,9 +4,11 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("lims.api.urls")),
+    path("ispyb/api/v1/", include("samples.ispyb.urls")),
     path("shipments/", include("shipping.urls")),
     path("stores/", include("shipping.stores_urls")),
     path("pucks/", include("samples.urls")),
+    path("", include("samples.beamline_urls")),
     path("", include("lims.web_urls")),
 ]
 

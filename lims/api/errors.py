@@ -100,15 +100,19 @@ def exception_handler(exc, context):
     return response
 
 
+# Paths whose errors are JSON in the API's shape: the native API and the ISPyB-compatible one.
+API_PREFIXES = ("/api/", "/ispyb/")
+
+
 def not_found(request, exception=None):
-    """Django's 404 handler: under /api/ the API's error shape, elsewhere the usual page."""
-    if request.path.startswith("/api/"):
+    """Django's 404 handler: under /api/ and /ispyb/ the API's error shape, elsewhere the usual page."""
+    if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return page_not_found(request, exception)
 
 
 def server_error(request):
-    """Django's 500 handler: under /api/ the API's error shape, elsewhere the usual page."""
-    if request.path.startswith("/api/"):
+    """Django's 500 handler: under /api/ and /ispyb/ the API's error shape, elsewhere the usual page."""
+    if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
     return django_server_error(request)

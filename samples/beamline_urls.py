@@ -1,0 +1,5 @@
+"""Beamline pages: sample changers, sessions, samples."""
+
+app_name = "beamline"
+
+urlpatterns = []
