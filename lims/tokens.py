@@ -26,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from . import audit
@@ -222,3 +223,17 @@ class BearerAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI schema's description of ``BearerAuthentication``."""
+
+    target_class = "lims.tokens.BearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token's key (a beamline's machine), or a token from the ISPyB-compatible login.",
+        }
