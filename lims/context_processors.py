@@ -2,12 +2,19 @@ from django.conf import settings
 
 
 def facility(request):
-    """The facility's name on every page; ``MAY_SCAN``: whether the nav shows the stores pages."""
+    """The facility's name on every page; ``MAY_SCAN`` and ``MAY_SEE_CHANGERS``: whether the nav shows
+    the stores pages and the beamlines' sample changers."""
 
+    # Called only when a template asks, and the roles are cached on the user by then on most pages.
     def may_scan():
-        # Called only when a template asks, and the roles are cached on the user by then on most pages.
         from shipping.services.scans import may_scan
 
         return may_scan(request.user)
 
-    return {"FACILITY_NAME": settings.FACILITY_NAME, "MAY_SCAN": may_scan}
+    def may_see_changers():
+        from .access import has_role
+        from .choices import FacilityRole
+
+        return has_role(request.user, FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
+
+    return {"FACILITY_NAME": settings.FACILITY_NAME, "MAY_SCAN": may_scan, "MAY_SEE_CHANGERS": may_see_changers}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from lims import audit
@@ -57,15 +58,24 @@ def _lock(dewar: Dewar) -> Dewar:
     Both come with what a scan's answer shows (proposal, locations, session), so that nothing is read
     again after the write; ``dewar.shipment`` is the locked shipment row that ``_sync_shipment`` updates.
     """
-    shipment = (
-        Shipment.objects.select_for_update(of=("self",))
-        .select_related("proposal", "created_by")
-        .get(pk=dewar.shipment_id)
-    )
+    return _lock_where(Shipment.objects.filter(pk=dewar.shipment_id), pk=dewar.pk)
+
+
+def lock_by_barcode(code: str) -> Dewar | None:
+    """The dewar with this (normalised) barcode, locked as ``_lock`` does, without reading it first;
+    None when no dewar has it. For callers that open the transaction themselves (``scans.scan``)."""
+    shipment = Shipment.objects.filter(pk=Subquery(Dewar.objects.filter(barcode=code).values("shipment_id")[:1]))
+    return _lock_where(shipment, barcode=code)
+
+
+def _lock_where(shipments, **dewar_lookup) -> Dewar | None:
+    shipment = shipments.select_for_update(of=("self",)).select_related("proposal", "created_by").first()
+    if shipment is None:
+        return None
     # of=("self",): lock the dewar row only; PostgreSQL refuses FOR UPDATE on the nullable side of the
     # outer joins that the optional location and session bring.
     related = Dewar.objects.select_related("location", "delivery_location", "session__beamline")
-    locked = related.select_for_update(of=("self",)).get(pk=dewar.pk)
+    locked = related.select_for_update(of=("self",)).get(shipment=shipment, **dewar_lookup)
     locked.shipment = shipment
     return locked
 
@@ -181,12 +191,16 @@ def dewar_receive(*, dewar: Dewar, user, location: Location | None = None, confi
     A dewar whose shipment was never marked as sent is refused, unless a stores user confirms with a
     reason, which the event records.
     """
-    dewar = _lock(dewar)
+    return receive_locked(_lock(dewar), user=user, location=location, confirm_reason=confirm_reason)
+
+
+def receive_locked(dewar: Dewar, *, user, location: Location | None = None, confirm_reason: str = "") -> Movement:
+    """``dewar_receive`` on a dewar already locked in the caller's transaction."""
     location = location or default_arrival_location(dewar)
     if dewar.status in AT_FACILITY:
         if dewar.location_id == location.pk:
             return Movement(dewar, None, f"{dewar.barcode} is already here ({location}).")
-        return dewar_move(dewar=dewar, user=user, location=location)
+        return move_locked(dewar, user=user, location=location)
     note = ""
     if dewar.status == DewarStatus.REGISTERED:
         if not confirm_reason.strip():
@@ -209,7 +223,11 @@ def dewar_receive(*, dewar: Dewar, user, location: Location | None = None, confi
 @transaction.atomic
 def dewar_move(*, dewar: Dewar, user, location: Location) -> Movement:
     """Move a dewar that is at the facility to another place: a stores shelf, a beamline, a changer area."""
-    dewar = _lock(dewar)
+    return move_locked(_lock(dewar), user=user, location=location)
+
+
+def move_locked(dewar: Dewar, *, user, location: Location) -> Movement:
+    """``dewar_move`` on a dewar already locked in the caller's transaction."""
     if dewar.status not in AT_FACILITY:
         raise InvalidTransition(
             f"{dewar.barcode} is {dewar.get_status_display().lower()}; receive it before moving it."
@@ -225,6 +243,11 @@ def dewar_move(*, dewar: Dewar, user, location: Location) -> Movement:
 @transaction.atomic
 def dewar_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) -> Movement:
     """Send a dewar back to its home lab with a courier and a tracking number."""
+    return dispatch_locked(_lock(dewar), user=user, courier=courier, tracking_number=tracking_number)
+
+
+def dispatch_locked(dewar: Dewar, *, user, courier: str, tracking_number: str) -> Movement:
+    """``dewar_dispatch`` on a dewar already locked in the caller's transaction."""
     courier, tracking_number = courier.strip(), tracking_number.strip()
     errors = {}
     if not courier:
@@ -233,7 +256,6 @@ def dewar_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) ->
         errors["tracking_number"] = "Give the tracking number."
     if errors:
         raise ValidationError(errors)
-    dewar = _lock(dewar)
     if dewar.status == DewarStatus.IN_TRANSIT_TO_USER and dewar.tracking_from_facility == tracking_number:
         return Movement(dewar, None, f"{dewar.barcode} is already dispatched ({courier} {tracking_number}).")
     if dewar.status not in AT_FACILITY:
@@ -254,7 +276,11 @@ def dewar_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) ->
 @transaction.atomic
 def dewar_return_confirmed(*, dewar: Dewar, user) -> Movement:
     """The home lab has the dewar back."""
-    dewar = _lock(dewar)
+    return return_locked(_lock(dewar), user=user)
+
+
+def return_locked(dewar: Dewar, *, user) -> Movement:
+    """``dewar_return_confirmed`` on a dewar already locked in the caller's transaction."""
     if dewar.status == DewarStatus.RETURNED:
         return Movement(dewar, None, f"{dewar.barcode} is already back home.")
     event = _record(dewar, user=user, status=DewarStatus.RETURNED, location=None)
@@ -264,10 +290,14 @@ def dewar_return_confirmed(*, dewar: Dewar, user) -> Movement:
 @transaction.atomic
 def dewar_note(*, dewar: Dewar, user, note: str) -> Movement:
     """A note in the dewar's history (LN2 topped up, opened for customs...); the status does not change."""
+    return note_locked(_lock(dewar), user=user, note=note)
+
+
+def note_locked(dewar: Dewar, *, user, note: str) -> Movement:
+    """``dewar_note`` on a dewar already locked in the caller's transaction."""
     note = note.strip()
     if not note:
         raise ValidationError({"note": "Write the note."})
-    dewar = _lock(dewar)
     event = _record(dewar, user=user, kind=DewarEventKind.NOTE, note=note)
     return Movement(dewar, event, f"Note added to {dewar.barcode}.")
 
@@ -275,9 +305,13 @@ def dewar_note(*, dewar: Dewar, user, note: str) -> Movement:
 @transaction.atomic
 def dewar_incident(*, dewar: Dewar, user, incident: str, note: str = "") -> Movement:
     """An incident: damaged, lost, missing contents. A lost dewar's status becomes "lost"."""
+    return incident_locked(_lock(dewar), user=user, incident=incident, note=note)
+
+
+def incident_locked(dewar: Dewar, *, user, incident: str, note: str = "") -> Movement:
+    """``dewar_incident`` on a dewar already locked in the caller's transaction."""
     if incident not in INCIDENT_KINDS:
         raise ValidationError({"incident": f"Choose one of: {', '.join(INCIDENT_KINDS)}."})
-    dewar = _lock(dewar)
     text = f"{INCIDENT_KINDS[incident]}" + (f": {note.strip()}" if note.strip() else "")
     status = DewarStatus.LOST if incident == "lost" else None
     event = _record(dewar, user=user, status=status, kind=DewarEventKind.INCIDENT, note=text, notify="incident")

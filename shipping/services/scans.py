@@ -16,7 +16,8 @@ formed but belong to nothing are ``UnknownBarcode`` (404), refusals of the servi
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
 from lims.access import has_role
 from lims.barcodes.codes import is_dewar_barcode, normalise, problem
@@ -25,16 +26,17 @@ from lims.errors import DomainError
 
 from ..choices import DewarStatus
 from ..models import Dewar, Location
-from ..selectors import dewar_by_barcode, dewar_visible_to, location_by_barcode
+from ..selectors import dewar_by_barcode, location_by_barcode
 from .dewars import (
     AT_FACILITY,
     Movement,
-    dewar_dispatch,
-    dewar_incident,
-    dewar_move,
-    dewar_note,
-    dewar_receive,
-    dewar_return_confirmed,
+    dispatch_locked,
+    incident_locked,
+    lock_by_barcode,
+    move_locked,
+    note_locked,
+    receive_locked,
+    return_locked,
 )
 
 SCAN_ROLES = (FacilityRole.STORES, FacilityRole.BEAMLINE_STAFF, FacilityRole.ADMIN)
@@ -81,15 +83,11 @@ def identify(user, raw: str) -> Dewar | Location:
     raise ValidationError({"barcode": f"{problem('dewar', code)} It is not a location's barcode either."})
 
 
-def resolve_dewar(user, raw: str) -> Dewar:
-    """The dewar of a scanned dewar barcode; a location's code or a malformed one is a ValidationError."""
+def dewar_code(raw: str) -> str:
+    """A scanned dewar barcode, normalised; a location's code or a malformed one is a ValidationError."""
     code = normalise(raw)
     if is_dewar_barcode(code):
-        # No related rows: the transport service re-reads the dewar under lock with what it needs.
-        dewar = dewar_visible_to(user).filter(barcode=code).first()
-        if dewar is None:
-            raise UnknownBarcode(f"No dewar has the barcode {code}.")
-        return dewar
+        return code
     location = location_by_barcode(code) if code else None
     if location is not None:
         raise ValidationError(
@@ -147,26 +145,34 @@ def scan(
     stores) or where a dewar is moved. Each movement is one transport service call, so the same scan twice
     records one event and answers "already here" the second time.
     """
-    dewar = resolve_dewar(user, barcode)
+    if not may_scan(user):
+        # Scanners are facility staff, who see every dewar: no need to scope the lookup below.
+        raise PermissionDenied("Scanning dewars is for stores staff, beamline staff and admins.")
+    code = dewar_code(barcode)
     place = resolve_location(location)
-    action = action or next_action(dewar, place)
-    if action is None:
-        raise DomainError(
-            f"{dewar.barcode} is {dewar.get_status_display().lower()}: there is nothing to do with it.",
-            code="no_action",
-        )
-    if action not in ACTIONS:
+    if action and action not in ACTIONS:
         raise ValidationError({"action": f"Choose one of: {', '.join(ACTIONS)}."})
-    if action == "receive":
-        return dewar_receive(dewar=dewar, user=user, location=place, confirm_reason=confirm_reason)
-    if action == "move":
-        if place is None:
-            raise ValidationError({"location": "Scan the location to move the dewar to."})
-        return dewar_move(dewar=dewar, user=user, location=place)
-    if action == "dispatch":
-        return dewar_dispatch(dewar=dewar, user=user, courier=courier, tracking_number=tracking_number)
-    if action == "return":
-        return dewar_return_confirmed(dewar=dewar, user=user)
-    if action == "note":
-        return dewar_note(dewar=dewar, user=user, note=note)
-    return dewar_incident(dewar=dewar, user=user, incident=incident, note=note)
+    with transaction.atomic():
+        # Locked at once by its barcode: the step below reads the dewar as no other scan can change it.
+        dewar = lock_by_barcode(code)
+        if dewar is None:
+            raise UnknownBarcode(f"No dewar has the barcode {code}.")
+        action = action or next_action(dewar, place)
+        if action is None:
+            raise DomainError(
+                f"{dewar.barcode} is {dewar.get_status_display().lower()}: there is nothing to do with it.",
+                code="no_action",
+            )
+        if action == "receive":
+            return receive_locked(dewar, user=user, location=place, confirm_reason=confirm_reason)
+        if action == "move":
+            if place is None:
+                raise ValidationError({"location": "Scan the location to move the dewar to."})
+            return move_locked(dewar, user=user, location=place)
+        if action == "dispatch":
+            return dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
+        if action == "return":
+            return return_locked(dewar, user=user)
+        if action == "note":
+            return note_locked(dewar, user=user, note=note)
+        return incident_locked(dewar, user=user, incident=incident, note=note)
