@@ -5,7 +5,8 @@ from django.contrib import admin, messages
 from . import audit
 from .choices import AuditAction
 from .errors import DomainError
-from .models import AuditEntry, Beamline, LabContact, Proposal, ProposalMember, Session
+from .models import ApiToken, AuditEntry, Beamline, LabContact, Proposal, ProposalMember, Session
+from .tokens import api_token_create, api_token_revoke
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -105,3 +106,56 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["action", "content_type"]
     search_fields = ["object_repr", "user__username"]
     date_hierarchy = "at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens for beamline control: made and revoked through ``lims.tokens``, never edited.
+
+    The key is shown once, in a message after saving; only its hash is stored. Tokens are revoked, not
+    deleted, so that what they did keeps its author.
+    """
+
+    list_display = ["name", "beamline", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["beamline", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["beamline", "user"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke"]
+    fields = ["name", "beamline", "user"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self, request, obj=None):
+        return self.fields if obj is None else [*self.fields, *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A token is what it was made as: name, beamline and user included.
+        return self.readonly_fields if obj is None else [*self.fields, *self.readonly_fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        token, key = api_token_create(name=obj.name, beamline=obj.beamline, user=obj.user, created_by=request.user)
+        obj.pk, obj.prefix, obj.key_hash, obj.created_by, obj.created_at = (
+            token.pk,
+            token.prefix,
+            token.key_hash,
+            token.created_by,
+            token.created_at,
+        )
+        obj._state.adding = False
+        self.message_user(
+            request,
+            f"The key of {token.name}: {key} — copy it now into the beamline's configuration; "
+            "it is not stored and will not be shown again.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            api_token_revoke(token=token, user=request.user)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from lims.admin import AuditedAdmin, ReadOnlyAdmin
 
-from .models import Container, Protein, PuckAudit, Sample
+from .models import Container, ContainerHistory, Protein, PuckAudit, RobotAction, Sample, SampleStatusChange
 
 
 @admin.register(Protein)
@@ -54,3 +54,36 @@ class PuckAuditAdmin(ReadOnlyAdmin):
     search_fields = ["container__name", "container__barcode", "user__username"]
     date_hierarchy = "at"
     list_select_related = ["container", "user"]
+
+
+@admin.register(ContainerHistory)
+class ContainerHistoryAdmin(ReadOnlyAdmin):
+    """Pucks put into and taken out of sample changers, written by ``samples.services`` only."""
+
+    list_display = ["at", "container", "status", "location", "session", "user", "token", "message"]
+    list_filter = ["beamline", "status"]
+    search_fields = ["container__name", "container__barcode", "location", "user__username"]
+    date_hierarchy = "at"
+    list_select_related = ["container", "session__proposal", "user", "token"]
+
+
+@admin.register(RobotAction)
+class RobotActionAdmin(ReadOnlyAdmin):
+    """What the robot did, as beamline control reported it (``samples.services.robot_action_create``)."""
+
+    list_display = ["started_at", "beamline", "action_type", "status", "sample", "sample_reference", "token", "user"]
+    list_filter = ["beamline", "action_type", "status"]
+    search_fields = ["sample__name", "sample_barcode", "container_location", "message"]
+    date_hierarchy = "started_at"
+    list_select_related = ["beamline", "sample", "token", "user"]
+
+
+@admin.register(SampleStatusChange)
+class SampleStatusChangeAdmin(ReadOnlyAdmin):
+    """Sample statuses as beamline control reported them (``samples.services.sample_status_set``)."""
+
+    list_display = ["at", "sample", "previous", "status", "detail", "token", "user"]
+    list_filter = ["status"]
+    search_fields = ["sample__name", "sample__pin_code", "detail"]
+    date_hierarchy = "at"
+    list_select_related = ["sample", "token", "user"]

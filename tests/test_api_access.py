@@ -14,6 +14,7 @@ from django.urls import get_resolver
 
 from lims.barcodes.testing import code_image, degrade, photo_jpeg
 from lims.choices import FacilityRole
+from samples.services import container_assign, robot_action_create
 from shipping.choices import LocationKind
 from shipping.models import Dewar
 from tests import factories as f
@@ -48,6 +49,16 @@ def theirs(member, outsider=404, staff=None):
 
 
 OPEN = dict.fromkeys(PERSONAS, 200)
+
+
+def beamline_work(code, outsider=404):
+    """Alice's object, but the work is the beamline's (assigning pucks, reporting the robot and statuses):
+    beamline staff and admins get ``code``; the member and stores, who see the object, 403."""
+    return theirs(code, outsider=outsider) | {"member": 403, "stores": 403}
+
+
+# The whole changer (every proposal's pucks): beamline staff, local contacts, admins; it hides nothing.
+CHANGER = beamline_work(200, outsider=403)
 
 
 def card(w):
@@ -163,6 +174,59 @@ ENDPOINTS = [
     ("scan lookup", "get", "/api/v1/scans/lookup/", scan_body, None, theirs(200, outsider=403) | {"member": 403}),
     ("dewar", "get", "/api/v1/dewars/{dewar}/", None, None, theirs(200)),
     ("dewar history", "get", "/api/v1/dewars/{dewar}/history/", None, None, theirs(200)),
+    # The beamline: changers, samples with their positions, assignments, robot actions, statuses.
+    ("beamline changer", "get", "/api/v1/beamlines/{beamline}/changer/", None, None, CHANGER),
+    # Members see their own samples in the changer; the outsider an empty list.
+    ("beamline samples", "get", "/api/v1/beamlines/{beamline}/samples/", None, None, everyone(200)),
+    ("session samples", "get", "/api/v1/sessions/{session}/samples/", None, None, theirs(200)),
+    ("session unload", "post", "/api/v1/sessions/{session}/unload/", None, None, beamline_work(200)),
+    ("container list", "get", "/api/v1/containers/", None, None, everyone(200)),
+    (
+        "container assign",
+        "post",
+        "/api/v1/containers/{free_container}/assign/",
+        lambda w: {"beamline": w["beamline"], "position": 7},
+        "json",
+        beamline_work(200),
+    ),
+    (
+        "container unassign",
+        "post",
+        "/api/v1/containers/{loaded_container}/unassign/",
+        None,
+        None,
+        beamline_work(200),
+    ),
+    ("sample list", "get", "/api/v1/samples/", None, None, everyone(200)),
+    ("sample", "get", "/api/v1/samples/{sample}/", None, None, theirs(200)),
+    ("sample history", "get", "/api/v1/samples/{sample}/history/", None, None, theirs(200)),
+    (
+        "sample status",
+        "post",
+        "/api/v1/samples/{sample}/status/",
+        lambda w: {"status": "loaded"},
+        "json",
+        beamline_work(201),
+    ),
+    ("robot action list", "get", "/api/v1/robot-actions/", None, None, everyone(200)),
+    ("robot action", "get", "/api/v1/robot-actions/{robot_action}/", None, None, theirs(200)),
+    # Reporting hides nothing: whoever is not beamline staff, a local contact or an admin gets 403.
+    (
+        "robot action create",
+        "post",
+        "/api/v1/robot-actions/",
+        lambda w: {"action_type": "LOAD", "beamline": w["beamline"], "sample": w["sample"]},
+        "json",
+        beamline_work(201, outsider=403),
+    ),
+    (
+        "robot action complete",
+        "patch",
+        "/api/v1/robot-actions/{robot_action}/",
+        lambda w: {"status": "SUCCESS"},
+        "json",
+        beamline_work(200),
+    ),
     (
         "token",
         "post",
@@ -176,9 +240,23 @@ ENDPOINTS = [
 
 @pytest.fixture
 def world(proposal, member, shipment, lab_contact):
-    """Alice's objects, one of each kind, by the name the paths use."""
+    """Alice's objects, one of each kind, by the name the paths use.
+
+    Besides her draft shipment, a second one at the facility: one puck in position 5 of the beamline's
+    sample changer (with a robot action on its first sample), one free to assign.
+    """
     beamline = f.BeamlineFactory(name="ID23-1")
+    at_facility = f.at_facility(f.shipment_tree(proposal=proposal, user=member, pucks=2, samples=2, name="Alice-2"))
+    loaded, free = at_facility.containers.order_by("id")
+    staff = f.UserFactory(username="grid-staff", groups=[FacilityRole.BEAMLINE_STAFF])
+    container_assign(container=loaded, beamline=beamline, position=5, user=staff)
+    sample = loaded.samples.order_by("position").first()
+    robot_action = robot_action_create(by=staff, action_type="LOAD", beamline=beamline, sample=sample)
     return {
+        "loaded_container": loaded.pk,
+        "free_container": free.pk,
+        "sample": sample.pk,
+        "robot_action": robot_action.pk,
         "proposal": proposal.pk,
         "shipment": shipment.pk,
         "container": shipment.containers.get().pk,

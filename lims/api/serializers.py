@@ -5,6 +5,7 @@ from rest_framework import serializers
 from lims.models import Beamline, LabContact, Proposal, Session
 from lims.selectors import proposal_visible_to
 from lims.services import LAB_CONTACT_FIELDS
+from samples.api.serializers import ChangerPositionSerializer
 
 from .fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer
 
@@ -30,9 +31,17 @@ class BeamlineSerializer(serializers.ModelSerializer):
             "puck_positions",
             "positions_per_cell",
             "accepted_container_types",
+            "position_types",
             "active",
         ]
         read_only_fields = fields
+
+
+class BeamlineChangerSerializer(serializers.Serializer):
+    """A sample changer's contents: the beamline and every position in order."""
+
+    beamline = BeamlineSerializer()
+    positions = ChangerPositionSerializer(many=True)
 
 
 class SessionSerializer(serializers.ModelSerializer):

@@ -1,18 +1,97 @@
-"""REST endpoints of proteins and containers (pucks); containers are written within their shipment."""
+"""REST endpoints of proteins, containers (pucks), samples (pins) and the robot's actions.
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+Containers are written within their shipment; here they are looked up (``?barcode=``), audited from a
+photo, and put into and taken out of sample changers:
+
+    POST /api/v1/containers/{id}/assign/     {beamline, position | address | position_code, session?}
+    POST /api/v1/containers/{id}/unassign/
+    GET  /api/v1/samples/?pin_code=          GET /api/v1/samples/{id}/
+    POST /api/v1/samples/{id}/status/        {status, detail, centring_position}
+    GET  /api/v1/samples/{id}/history/       status history, robot actions, its puck's assignments
+    GET/POST /api/v1/robot-actions/          PATCH /api/v1/robot-actions/{id}/ completes one
+
+Who: assigning is ``samples.services.may_assign`` (beamline staff, admins, a beamline's API token on its own
+changer); robot actions and statuses are reported by beamline staff, local contacts, admins and the
+beamline's token (``may_operate``). Objects come from the scoped selectors, so what the caller may not see
+is a 404 before any of these checks; what they see but may not change is a 403.
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from lims.access import has_role
 from lims.api.views import ScopedQuerysetMixin
+from lims.barcodes.codes import normalise
 from lims.barcodes.decode import MAX_UPLOAD_BYTES, DecodeError
-from samples import selectors
+from lims.choices import FacilityRole
+from lims.models import Beamline
+from lims.selectors import beamline_visible_to, session_visible_to
+from lims.tokens import beamline_of
+from samples import selectors, services
 from samples.audit import puck_audit
 
-from .filters import ProteinFilter
-from .serializers import ContainerDetailSerializer, ProteinSerializer, PuckAuditSerializer, PuckPhotoSerializer
+from .filters import ContainerFilter, ProteinFilter, SampleFilter, sample_queryset
+from .serializers import (
+    AssignResultSerializer,
+    AssignSerializer,
+    ContainerDetailSerializer,
+    ProteinSerializer,
+    PuckAuditSerializer,
+    PuckPhotoSerializer,
+    RobotActionCompleteSerializer,
+    RobotActionCreateSerializer,
+    RobotActionSerializer,
+    SampleHistorySerializer,
+    SampleLocatedSerializer,
+    SampleStatusChangeSerializer,
+    SampleStatusSerializer,
+    UnassignResultSerializer,
+    UnassignSerializer,
+)
+
+ERROR = inline_serializer(
+    "BeamlineError",
+    {"detail": serializers.CharField(), "code": serializers.CharField(), "errors": serializers.DictField()},
+)
+OPERATE_ROLES = (FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
+
+
+def is_machine(user) -> bool:
+    return getattr(user, "is_machine", False)
+
+
+def may_assign_any(user) -> bool:
+    """Whether the caller may assign pucks at all; ``services.may_assign`` then checks the beamline."""
+    return is_machine(user) or has_role(user, *services.ASSIGN_ROLES)
+
+
+def may_operate(user, beamline_id: int | None = None) -> bool:
+    """Report robot actions and sample statuses: beamline staff, local contacts and admins on any beamline;
+    a beamline's API token on its own (``beamline_id`` None: on whatever the service resolves for it)."""
+    if is_machine(user):
+        return beamline_id is None or beamline_of(user) == beamline_id
+    return has_role(user, *OPERATE_ROLES)
+
+
+@contextmanager
+def field_names(mapping: dict[str, str]):
+    """The services name fields as the ISPyB API does ("sessionId"); answer with this API's names."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise DjangoValidationError({mapping.get(k, k): v for k, v in exc.error_dict.items()}) from None
+
+
+# --- proteins and containers ------------------------------------------------------------------------------
 
 
 class ProteinViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
@@ -24,11 +103,20 @@ class ProteinViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["acronym", "created_at"]
 
 
-class ContainerViewSet(ScopedQuerysetMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """A puck with its pins; its photo audits (``POST .../audit/`` checks a photo against the registration)."""
+class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Pucks with their pins and where they are; ``?barcode=`` finds a scanned puck.
 
-    selector = selectors.container_detail
+    ``POST .../audit/`` checks a photo against the registration; ``assign``/``unassign`` put the puck into
+    a sample changer position and take it out.
+    """
+
     serializer_class = ContainerDetailSerializer
+    filterset_class = ContainerFilter
+    ordering_fields = ["id", "name", "barcode", "changer_position"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return selectors.container_detail(self.request.user).select_related("beamline")
 
     @extend_schema(request={"multipart/form-data": PuckPhotoSerializer}, responses=PuckAuditSerializer)
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
@@ -54,3 +142,267 @@ class ContainerViewSet(ScopedQuerysetMixin, mixins.RetrieveModelMixin, viewsets.
         """The puck's audits, newest first."""
         page = self.paginate_queryset(selectors.container_audits(self.get_object()))
         return self.get_paginated_response(PuckAuditSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=AssignSerializer,
+        responses={
+            200: AssignResultSerializer,
+            400: OpenApiResponse(ERROR, description="no such beamline, position or session"),
+            403: OpenApiResponse(ERROR, description="not beamline staff, admin or the beamline's token"),
+            409: OpenApiResponse(
+                ERROR,
+                description="container_gone, dewar_not_at_facility, wrong_container_type, other_beamline_session",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def assign(self, request, pk=None):
+        """Put the puck into a sample changer position; a puck already there is taken out (``displaced``)."""
+        container = self.get_object()
+        if not may_assign_any(request.user):
+            raise PermissionDenied("Assigning pucks is for beamline staff, admins and the beamline's API token.")
+        body = AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        beamline, position, session = resolve_place(request.user, body.validated_data)
+        if not services.may_assign(request.user, beamline):
+            raise PermissionDenied(f"This API token fills {beamline_of(request.user)}'s sample changer only.")
+        done = services.container_assign(
+            container=container, beamline=beamline, position=position, user=request.user, session=session
+        )
+        last = done.container.history.first() if done.changed else None
+        return Response(
+            AssignResultSerializer(
+                {
+                    "container": done.container,
+                    "displaced": done.displaced,
+                    "changed": done.changed,
+                    "session": last.session_id if last else None,
+                    "message": done.message,
+                }
+            ).data
+        )
+
+    @extend_schema(request=UnassignSerializer, responses={200: UnassignResultSerializer, 403: ERROR})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def unassign(self, request, pk=None):
+        """Take the puck out of its sample changer (nothing happens when it is in none)."""
+        container = self.get_object()
+        allowed = (
+            services.may_assign(request.user, container.beamline)
+            if container.beamline_id
+            else may_assign_any(request.user)
+        )
+        if not allowed:
+            raise PermissionDenied("Taking pucks out is for beamline staff, admins and the beamline's API token.")
+        body = UnassignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        was = container.beamline.position_code(container.changer_position) if container.beamline_id else None
+        container = services.container_unassign(
+            container=container, user=request.user, message=body.validated_data.get("message", "")
+        )
+        label = container.barcode or container.name
+        message = f"{label} was taken out of {was}." if was else f"{label} is in no sample changer."
+        return Response(
+            UnassignResultSerializer({"container": container, "changed": was is not None, "message": message}).data
+        )
+
+
+def resolve_place(user, data: dict):
+    """(beamline, position, session) from an assignment's body; field errors as 400."""
+    given = [k for k in ("position", "address", "position_code") if data.get(k) not in (None, "")]
+    if len(given) != 1:
+        raise ValidationError({"position": ["Give one of position, address or position_code."]})
+    beamlines = beamline_visible_to(user)
+    beamline = None
+    if data.get("beamline"):
+        beamline = beamline_named(beamlines, data["beamline"])
+        if beamline is None:
+            raise ValidationError({"beamline": [f"There is no beamline {data['beamline']!r}."]})
+    if given == ["position_code"]:
+        coded, position = position_from_code(beamlines, data["position_code"])
+        if coded is None:
+            raise ValidationError({"position_code": [f"{data['position_code']!r} is no sample changer position."]})
+        if beamline is not None and beamline.pk != coded.pk:
+            raise ValidationError({"position_code": [f"That position is on {coded}, not on {beamline}."]})
+        beamline = coded
+    else:
+        if beamline is None and is_machine(user):
+            beamline = beamlines.first()
+        if beamline is None:
+            raise ValidationError({"beamline": ["Give the beamline (its id or name)."]})
+        if given == ["address"]:
+            position = beamline.position_at(data["address"])
+            if position is None:
+                raise ValidationError(
+                    {"address": [f"{beamline}'s sample changer has no position {data['address']!r}."]}
+                )
+        else:
+            position = data["position"]
+    session = None
+    if data.get("session"):
+        session = session_visible_to(user).filter(pk=data["session"]).first()
+        if session is None:
+            raise ValidationError({"session": ["There is no such session."]})
+    return beamline, position, session
+
+
+def beamline_named(beamlines, value: str) -> Beamline | None:
+    value = str(value).strip()
+    if value.isdigit():
+        return beamlines.filter(pk=int(value)).first()
+    return beamlines.filter(name__iexact=value).first()
+
+
+def position_from_code(beamlines, raw: str) -> tuple[Beamline | None, int | None]:
+    """The beamline and position a position label names: "MX-3:07" and "MX-2:3:2" (``position_code``), or
+    the scan station's location codes "MX-3-SC-7" and "MX-2-SC-3-2"."""
+    from shipping.pdf.data import code_part
+
+    code = normalise(raw)
+    if "-SC-" in code:
+        name, _, address = code.rpartition("-SC-")
+        address = address.replace("-", ":")
+    else:
+        name, _, address = code.partition(":")
+    for beamline in beamlines:
+        if code_part(beamline.name) == code_part(name):
+            position = beamline.position_at(address)
+            return (beamline, position) if position is not None else (None, None)
+    return None, None
+
+
+# --- samples ------------------------------------------------------------------------------------------------
+
+
+class SampleViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+    """Samples (pins) the caller may see, with their positions; ``?pin_code=`` finds a scanned pin.
+
+    ``POST .../status/`` records what beamline control says of it; ``GET .../history/`` tells its story.
+    """
+
+    selector = sample_queryset
+    serializer_class = SampleLocatedSerializer
+    filterset_class = SampleFilter
+    ordering_fields = ["id", "name", "position", "container"]
+    ordering = ["container", "position"]
+
+    @extend_schema(
+        request=SampleStatusSerializer,
+        responses={201: SampleStatusChangeSerializer, 400: ERROR, 403: ERROR},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def status(self, request, pk=None):
+        """Set the sample's status (loaded, unloaded, centred, collected, error) and/or its centring position."""
+        sample = self.get_object()
+        if not may_operate(request.user):
+            raise PermissionDenied("Sample statuses are reported by beamline control and beamline staff.")
+        body = SampleStatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with field_names({"blSampleStatus": "status", "lastKnownCentringPosition": "centring_position"}):
+            change = services.sample_status_set(sample=sample, by=request.user, **body.validated_data)
+        return Response(SampleStatusChangeSerializer(change).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=SampleHistorySerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def history(self, request, pk=None):
+        """The sample's status history, the robot's actions on it and its puck's assignments, newest first."""
+        sample = self.get_object()
+        journey = selectors.sample_journey(sample)
+        return Response(
+            SampleHistorySerializer(
+                {
+                    "sample": sample,
+                    "status_history": journey["status_history"],
+                    "robot_actions": journey["robot_actions"],
+                    "assignments": journey["assignments"],
+                }
+            ).data
+        )
+
+
+# --- robot actions ------------------------------------------------------------------------------------------
+
+
+class RobotActionViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """What the sample changer's robot did: beamline control reports each action (``POST``) and completes it
+    (``PATCH``). A beamline's token sees its beamline's, staff all, users those on their samples."""
+
+    selector = selectors.robot_action_visible_to
+    serializer_class = RobotActionSerializer
+    filterset_fields = ["beamline", "session", "sample", "action_type", "status"]
+    ordering_fields = ["started_at", "id"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("user", "token")
+
+    @extend_schema(
+        request=RobotActionCreateSerializer,
+        responses={201: RobotActionSerializer, 400: ERROR, 403: ERROR},
+    )
+    def create(self, request, *args, **kwargs):
+        """Record a robot action. An unknown sample (-1, null, an id nobody has) is stored, unlinked."""
+        user = request.user
+        if not may_operate(user):
+            raise PermissionDenied("Robot actions are reported by beamline control and beamline staff.")
+        body = RobotActionCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        beamline = session = None
+        if data.get("beamline"):
+            beamline = beamline_visible_to(user).filter(pk=data["beamline"]).first()
+            if beamline is None:
+                raise ValidationError({"beamline": ["There is no such beamline."]})
+            if is_machine(user) and beamline.pk != beamline_of(user):
+                raise ValidationError({"beamline": ["This API token reports for its own beamline only."]})
+        if data.get("session"):
+            session = session_visible_to(user).filter(pk=data["session"]).first()
+            if session is None:
+                raise ValidationError({"session": ["There is no such session."]})
+        reference = data.get("sample")
+        sample = None
+        if reference is not None and reference > 0:
+            sample = selectors.sample_visible_to(user).filter(pk=reference).first()
+        if sample is None and data.get("sample_barcode"):
+            sample = (
+                selectors.sample_visible_to(user)
+                .filter(pin_code=normalise(data["sample_barcode"]), retired_at__isnull=True)
+                .first()
+            )
+        text = {k: data.get(k) or "" for k in ("container_location", "dewar_location", "sample_barcode")}
+        text |= {k: data.get(k) or "" for k in ("message", "snapshot_before", "snapshot_after")}
+        with field_names({"sessionId": "session", "endTimestamp": "ended_at", "actionType": "action_type"}):
+            robot_action = services.robot_action_create(
+                by=user,
+                action_type=data["action_type"],
+                status=data.get("status") or "",
+                beamline=beamline,
+                session=session,
+                sample=sample,
+                sample_reference=reference,
+                started_at=data.get("started_at"),
+                ended_at=data.get("ended_at"),
+                **text,
+            )
+        robot_action = self.get_queryset().get(pk=robot_action.pk)
+        return Response(RobotActionSerializer(robot_action).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=RobotActionCompleteSerializer,
+        responses={200: RobotActionSerializer, 400: ERROR, 403: ERROR},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        """Complete the action: its final status, end time (now by default) and message."""
+        robot_action = self.get_object()
+        if not may_operate(request.user, robot_action.beamline_id):
+            raise PermissionDenied("Robot actions are reported by beamline control and beamline staff.")
+        body = RobotActionCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with field_names({"endTimestamp": "ended_at"}):
+            services.robot_action_complete(action=robot_action, by=request.user, **body.validated_data)
+        return Response(RobotActionSerializer(self.get_queryset().get(pk=robot_action.pk)).data)
