@@ -31,3 +31,70 @@ def test_demo_loads_the_facility_and_one_shipment_and_is_idempotent(capsys):
     assert shipment.status == "sent"
     assert set(Dewar.objects.values_list("status", flat=True)) == {"in_transit_to_facility"}
     assert "DS000001" in out or Dewar.objects.first().barcode in out
+
+
+def test_demo_has_a_session_running_now_on_mx3_and_a_working_beamline_token(capsys):
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from lims.models import ApiToken, Session
+
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    call_command("load_demo", quiet_logins=True)
+
+    now = timezone.now()
+    (running,) = Session.objects.filter(beamline__name="MX-3", start__lte=now, end__gte=now)
+    assert running.proposal.name == "mx2345" and running.local_contact.username == "beamline"
+    assert timezone.localtime(running.start).date() == timezone.localdate()
+    assert running.end - running.start == timezone.timedelta(days=3)
+    # The demo dewars are booked on it, and still on their way: stores receive them first.
+    assert set(Dewar.objects.values_list("session", flat=True)) == {running.pk}
+
+    assert "lims_demo_mx3_beamline_token" in out
+    token = ApiToken.objects.get()
+    assert (token.beamline.name, token.user.username) == ("MX-3", "beamline")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer lims_demo_mx3_beamline_token")
+    changer = client.get(f"/api/v1/beamlines/{token.beamline_id}/changer/")
+    assert changer.status_code == 200 and len(changer.json()["positions"]) == 29
+    # Both demo dewars are booked on it: 40 samples, none in the changer yet.
+    assert client.get(f"/api/v1/sessions/{running.pk}/samples/").json()["count"] == 40
+
+
+def test_demo_walkthrough_stores_receive_then_beamline_staff_assign_by_position_code():
+    from django.contrib.auth import get_user_model
+
+    from shipping.services import dewar_receive
+    from tests.conftest import api_as
+
+    call_command("load_demo", quiet_logins=True)
+    users = get_user_model().objects
+    for dewar in Dewar.objects.all():
+        dewar_receive(dewar=dewar, user=users.get(username="stores"))
+    puck = Container.objects.get(barcode="UNI0001")
+    staff = api_as(users.get(username="beamline"))
+    found = staff.get("/api/v1/containers/", {"barcode": "UNI0001"}).json()["results"]
+    assert [c["id"] for c in found] == [puck.pk]
+    response = staff.post(f"/api/v1/containers/{puck.pk}/assign/", {"position_code": "MX-3:07"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["container"]["position_code"] == "MX-3:07"
+    # SPINE pucks do not fit the ISARA.
+    spine = Container.objects.get(barcode="SPA0001")
+    refused = staff.post(f"/api/v1/containers/{spine.pk}/assign/", {"position_code": "MX-3:08"}, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "wrong_container_type"
+
+
+def test_a_later_run_adds_a_session_running_then():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from lims.models import Session
+
+    call_command("load_demo", quiet_logins=True)
+    old = Session.objects.get(beamline__name="MX-3", start__lte=timezone.now(), end__gte=timezone.now())
+    Session.objects.filter(pk=old.pk).update(start=old.start - dt.timedelta(days=5), end=old.end - dt.timedelta(days=5))
+    call_command("load_demo", quiet_logins=True)
+    now = timezone.now()
+    assert Session.objects.filter(beamline__name="MX-3", start__lte=now, end__gte=now).exclude(pk=old.pk).count() == 1

@@ -1,7 +1,11 @@
-"""Load the demo facility from fixtures/demo.json: beamlines, locations, personas, proposals, a shipment.
+"""Load the demo facility from fixtures/demo.json: beamlines, locations, personas, proposals, a shipment,
+a session running now on MX-3 and a demo API token for MX-3's beamline control.
 
 Objects are created through the services (so the demo has barcodes and an audit trail like real
-data) and the command is idempotent: what already exists is left as it is.
+data) and the command is idempotent: what already exists is left as it is. A session marked "running"
+starts today: run again on a later day, the command adds one that runs then.
+
+The demo token's key is fixed and published (fixtures/demo.json): demo data only, never on a real beamline.
 """
 
 import datetime as dt
@@ -16,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from lims.choices import FacilityRole
-from lims.models import Beamline, LabContact, Proposal, Session
+from lims.models import ApiToken, Beamline, LabContact, Proposal, Session
 from lims.services import lab_contact_create, proposal_member_add
+from lims.tokens import api_token_create, hash_key
 from shipping.choices import DewarStatus
 from shipping.models import Dewar, Location, Shipment
 from shipping.services import shipment_create, shipment_send
@@ -41,6 +46,8 @@ class Command(BaseCommand):
         beamlines = self._beamlines(data)
         locations = self._locations(data, beamlines)
         proposals = self._proposals(data, users, beamlines)
+        self._running_sessions(data, users, beamlines, proposals)
+        self._api_tokens(data, users, beamlines)
         self._shipments(data, users, proposals, locations)
         if not quiet_logins:
             self._print_logins(data)
@@ -95,6 +102,8 @@ class Command(BaseCommand):
             for username, role in spec["members"].items():
                 proposal_member_add(proposal=proposal, user=admin, member=users[username], role=role)
             for session in spec.get("sessions", []):
+                if session.get("running"):
+                    continue  # _running_sessions
                 start = now + dt.timedelta(days=session["starts_in_days"])
                 Session.objects.create(
                     proposal=proposal,
@@ -106,6 +115,38 @@ class Command(BaseCommand):
             for card in spec.get("lab_contacts", []):
                 lab_contact_create(proposal=proposal, user=admin, data=card)
         return proposals
+
+    def _running_sessions(self, data, users, beamlines, proposals) -> None:
+        """Sessions marked "running" run now: from today's midnight for ``hours``, made unless one runs now."""
+        now = timezone.now()
+        today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        for spec in data["proposals"]:
+            proposal = proposals[f"{spec['code'].lower()}{spec['number']}"]
+            for session in spec.get("sessions", []):
+                if not session.get("running"):
+                    continue
+                beamline = beamlines[session["beamline"]]
+                if proposal.sessions.filter(beamline=beamline, start__lte=now, end__gte=now).exists():
+                    continue
+                Session.objects.create(
+                    proposal=proposal,
+                    beamline=beamline,
+                    start=today,
+                    end=today + dt.timedelta(hours=session["hours"]),
+                    local_contact=users.get(session.get("local_contact")),
+                )
+
+    def _api_tokens(self, data, users, beamlines) -> None:
+        for spec in data.get("api_tokens", []):
+            if ApiToken.objects.filter(key_hash=hash_key(spec["key"])).exists():
+                continue
+            api_token_create(
+                name=spec["name"],
+                beamline=beamlines[spec["beamline"]],
+                user=users.get(spec.get("user")),
+                created_by=users.get("admin"),
+                key=spec["key"],
+            )
 
     def _shipments(self, data, users, proposals, locations) -> None:
         pin = 0
@@ -187,4 +228,9 @@ class Command(BaseCommand):
         if in_transit:
             codes = ", ".join(d.barcode for d in in_transit)
             self.stdout.write(f"Dewars on their way to the facility (scan them in as stores): {codes}")
+        for spec in data.get("api_tokens", []):
+            self.stdout.write(
+                f"API token for {spec['beamline']} (Authorization: Bearer …; demo data only, the key is public): "
+                f"{spec['key']}"
+            )
         self.stdout.write("")
