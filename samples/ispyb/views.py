@@ -1,0 +1,372 @@
+"""The endpoints of the ISPyB-compatible API (``reference/mxcube-contract.md``), as plain Django views.
+
+Who sees what: a beamline's API token its own beamline only (another beamline is a 404, as if it did
+not exist); beamline staff, local contacts and admins a whole sample changer; a proposal member their
+own proposals' samples. Beamline control's writes (robot actions, sample statuses) come from API tokens
+or facility staff; a member is refused them (403).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth import authenticate as password_login
+from django.core.exceptions import ValidationError
+from django.db.models import Subquery
+from django.utils import timezone
+
+from lims.access import has_role
+from lims.api.errors import django_errors
+from lims.models import Beamline, Proposal
+from lims.selectors import beamline_visible_to, may_see_changer, session_visible_to
+from lims.tokens import login_tokens, principal_for_key, refresh_tokens
+
+from ..models import RobotAction, Sample
+from ..selectors import robot_action_visible_to, sample_visible_to
+from ..services import ASSIGN_ROLES, parse_sample_status, robot_action_complete, robot_action_create, sample_status_set
+from . import selectors
+from .http import (
+    ApiError,
+    body,
+    endpoint,
+    invalid,
+    iso,
+    not_found,
+    one_of,
+    parse_id,
+    parse_reference,
+    parse_timestamp,
+    reply,
+    require_beamline_writer,
+)
+from .services import session_create
+
+# Auth.
+
+
+def _text(data: dict, key: str) -> str:
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+@endpoint(auth=False)
+def login(request):
+    """``{plugin, login, password}`` (a person) or ``{plugin, login, token}`` (an API token's key)."""
+    data = body(request)
+    principal = None
+    if _text(data, "token"):
+        principal = principal_for_key(_text(data, "token"))
+    elif _text(data, "login") and _text(data, "password"):
+        user = password_login(request, username=_text(data, "login"), password=_text(data, "password"))
+        principal = user if user is not None and user.is_active else None
+    if principal is None:
+        raise ApiError(401, "Wrong login and password, or an unknown or revoked token.", "authentication_failed")
+    return reply(login_tokens(principal))
+
+
+@endpoint(auth=False)
+def refresh(request):
+    tokens = refresh_tokens(_text(body(request), "refreshToken"))
+    if tokens is None:
+        raise ApiError(401, "The refresh token is unknown, expired or revoked: log in again.", "authentication_failed")
+    return reply(tokens)
+
+
+# Proposals and sessions.
+
+
+@endpoint
+def proposal_list(request, principal):
+    proposals = selectors.proposals_for(principal)
+    if "proposalId" in request.GET:
+        errors = {}
+        proposal_id = parse_id(request.GET["proposalId"], "proposalId", errors)
+        if errors:
+            raise invalid(errors)
+        proposals = proposals.filter(pk=proposal_id)
+    return reply(selectors.proposal_items(proposals))
+
+
+def _day_range(query, errors: dict) -> tuple[datetime, datetime] | None:
+    """``year``, ``year&month`` or ``year&month&day`` as a span of local time; None when not given."""
+    parts = {}
+    for key in ("year", "month", "day"):
+        if query.get(key):
+            parts[key] = parse_id(query[key], key, errors)
+    if not parts or errors:
+        return None
+    if "year" not in parts or ("day" in parts and "month" not in parts):
+        errors["year"] = ["Give the year (and the month with a day)."]
+        return None
+    year, month, day = parts["year"], parts.get("month"), parts.get("day")
+    try:
+        first = datetime(year, month or 1, day or 1)
+        if day:
+            after = first + timedelta(days=1)
+        elif month:
+            after = datetime(year + month // 12, month % 12 + 1, 1)
+        else:
+            after = datetime(year + 1, 1, 1)
+    except (ValueError, OverflowError):
+        errors["day" if day else "month" if month else "year"] = ["No such date."]
+        return None
+    return timezone.make_aware(first), timezone.make_aware(after)
+
+
+@endpoint
+def session_list(request, principal):
+    """Sessions visible to the principal, by proposal, beamline and the day (month, year) they run on."""
+    query = request.GET
+    sessions = session_visible_to(principal)
+    if query.get("proposal"):
+        sessions = sessions.filter(selectors.proposal_match(query["proposal"], "proposal__"))
+    if query.get("beamLineName"):
+        sessions = sessions.filter(beamline__name__iexact=query["beamLineName"].strip())
+    errors = {}
+    span = _day_range(query, errors)
+    if errors:
+        raise invalid(errors)
+    if span:
+        sessions = sessions.filter(start__lt=span[1], end__gt=span[0])
+    return reply(selectors.session_items(sessions.order_by("start", "id")))
+
+
+@endpoint
+def session_detail(request, principal, pk: int):
+    items = selectors.session_items(session_visible_to(principal).filter(pk=pk))
+    if not items:
+        raise not_found("No such session.")
+    return reply(items[0])
+
+
+@endpoint
+def session_book(request, principal):
+    """Book a session: ``{proposalId | proposal, beamLineName, startDate, endDate, comments}``. Beamline staff
+    and admins, or a beamline's API token (for its own beamline)."""
+    machine = getattr(principal, "is_machine", False)
+    if not machine and not has_role(principal, *ASSIGN_ROLES):
+        raise ApiError(403, "Only beamline staff and beamline control book sessions.", "permission_denied")
+    data = body(request)
+    errors = {}
+    proposal = None
+    proposal_id = parse_id(data.get("proposalId"), "proposalId", errors)
+    if proposal_id is not None:
+        proposal = Proposal.objects.filter(pk=proposal_id).first()
+        if proposal is None:
+            errors["proposalId"] = ["No such proposal."]
+    elif _text(data, "proposal"):
+        proposal = Proposal.objects.filter(selectors.proposal_match(data["proposal"])).first()
+        if proposal is None:
+            errors["proposal"] = ["No such proposal."]
+    elif "proposalId" not in errors:
+        errors["proposalId"] = ["Give the proposal (proposalId, or proposal such as MX2345)."]
+    beamline = None
+    name = _text(data, "beamLineName").strip()
+    if not name and machine:
+        name = principal.beamline.name
+    if not name:
+        errors["beamLineName"] = ["Give the beamline."]
+    else:
+        beamline = beamline_visible_to(principal).filter(name__iexact=name).first()
+        if beamline is None:
+            if machine:
+                raise not_found("No such beamline.")  # another beamline's: not this token's to see
+            errors["beamLineName"] = ["No such beamline."]
+    start = parse_timestamp(data.get("startDate"), "startDate", errors, dates=True)
+    end = parse_timestamp(data.get("endDate"), "endDate", errors, dates=True)
+    for key, value in (("startDate", start), ("endDate", end)):
+        if value is None and key not in errors:
+            errors[key] = ["This field is required."]
+    if errors:
+        raise invalid(errors)
+    try:
+        session = session_create(
+            proposal=proposal, beamline=beamline, start=start, end=end, by=principal, comments=_text(data, "comments")
+        )
+    except ValidationError as exc:  # the model's field names, as this API spells them
+        names = {"start": "startDate", "end": "endDate", "proposal": "proposalId", "beamline": "beamLineName"}
+        raise invalid({names.get(key, key): value for key, value in django_errors(exc).items()}) from None
+    return reply(selectors.session_items(session_visible_to(principal).filter(pk=session.pk))[0], status=201)
+
+
+# Samples.
+
+
+def _beamline_id(principal, name: str) -> int:
+    """The beamline named ``name`` (case-insensitive) if the principal may address it, else 404.
+    An API token knows its beamline already: no query."""
+    if getattr(principal, "is_machine", False):
+        beamline = principal.beamline
+        if beamline.active and beamline.name.lower() == name.lower():
+            return beamline.pk
+        raise not_found("No such beamline.")
+    beamline_id = one_of(beamline_visible_to(principal).filter(name__iexact=name).values_list("pk", flat=True))
+    if beamline_id is None:
+        raise not_found("No such beamline.")
+    return beamline_id
+
+
+@endpoint
+def sample_list(request, principal):
+    """The samples in a sample changer: ``?beamLineName=BL[&proposal=CODE]``, or ``?sessionId=`` (the
+    session's beamline, its proposal's pucks). A bare list, as beamline control reads it."""
+    query = request.GET
+    errors = {}
+    if query.get("sessionId"):
+        session_id = parse_id(query["sessionId"], "sessionId", errors)
+        if errors:
+            raise invalid(errors)
+        session = one_of(session_visible_to(principal).filter(pk=session_id).values_list("beamline_id", "proposal_id"))
+        if session is None:
+            raise not_found("No such session.")
+        return reply(selectors.changer_samples(beamline_id=session[0], proposal_id=session[1]))
+    name = query.get("beamLineName", "").strip()
+    if not name:
+        raise invalid({"beamLineName": ["Give the beamline (beamLineName) or the session (sessionId)."]})
+    beamline_id = _beamline_id(principal, name)
+    member = None
+    # may_see_changer reads only the pk of the beamline for a token, and the roles for a person.
+    if not may_see_changer(principal, Beamline(pk=beamline_id)):
+        member = principal
+    items = selectors.changer_samples(
+        beamline_id=beamline_id, proposal_name=query.get("proposal") or None, member=member
+    )
+    return reply(items)
+
+
+def _visible_sample_id(principal, pk: int) -> int:
+    sample_id = one_of(sample_visible_to(principal).filter(pk=pk).values_list("pk", flat=True))
+    if sample_id is None:
+        raise not_found("No such sample.")
+    return sample_id
+
+
+@endpoint
+def sample_detail(request, principal, pk: int):
+    return reply(selectors.sample_item(_visible_sample_id(principal, pk)))
+
+
+@endpoint
+def sample_update(request, principal, pk: int):
+    """``{blSampleStatus: "LOADED" | "ERROR - sample" | ..., lastKnownCentringPosition: ...}``."""
+    require_beamline_writer(principal)
+    sample_id = _visible_sample_id(principal, pk)
+    data = body(request)
+    status = detail = None
+    raw_status = data.get("blSampleStatus")
+    if raw_status is not None:
+        if not isinstance(raw_status, str):
+            raise invalid({"blSampleStatus": ["Give the status as text, e.g. LOADED."]})
+        status, detail = parse_sample_status(raw_status), raw_status
+    sample_status_set(
+        sample=_sample_ref(sample_id),
+        by=principal,
+        status=status,
+        detail=detail or "",
+        centring_position=data.get("lastKnownCentringPosition"),
+    )
+    return reply(selectors.sample_item(sample_id))
+
+
+def _sample_ref(pk: int):
+    """A sample known only by its id: services that lock or link it need nothing else."""
+    return Sample(pk=pk)
+
+
+# Robot actions.
+
+
+@endpoint
+def robot_action_report(request, principal):
+    """What the robot did. The sample may be unknown (null, -1, an id nobody has): stored all the same,
+    unlinked, linked by its pin barcode when that names a sample the principal sees."""
+    require_beamline_writer(principal)
+    data = body(request)
+    errors = {}
+    session_id = parse_id(data.get("sessionId"), "sessionId", errors)
+    started_at = parse_timestamp(data.get("startTimestamp"), "startTimestamp", errors)
+    ended_at = parse_timestamp(data.get("endTimestamp"), "endTimestamp", errors)
+    if errors:
+        raise invalid(errors)
+    reference = parse_reference(data.get("blSampleId"))
+    barcode = data.get("sampleBarcode")
+    barcode = str(barcode).strip() if barcode is not None else ""
+    # The lookups are point reads outside a transaction; the INSERT is the service's own transaction.
+    # Wrapping them all in one would add a BEGIN and a SAVEPOINT/RELEASE pair (robot_action_create is
+    # atomic itself) and guard nothing: no row is locked, and the foreign keys keep the INSERT honest.
+    linkable = sample_visible_to(principal).order_by().values("pk")
+    by_id = linkable.filter(pk=reference) if reference is not None and reference > 0 else None
+    session = sample_id = None
+    if session_id is not None:
+        # The session and the sample in one query: what beamline control sends on every robot move.
+        sessions = session_visible_to(principal).select_related(None).only("id", "beamline").filter(pk=session_id)
+        session = one_of(sessions.annotate(sample_by_id=Subquery(by_id[:1])) if by_id is not None else sessions)
+        if session is None:
+            raise not_found("No such session.")
+        sample_id = getattr(session, "sample_by_id", None)
+    elif by_id is not None:
+        sample_id = one_of(by_id.values_list("pk", flat=True))
+    if sample_id is None and barcode:
+        sample_id = one_of(linkable.filter(pin_code=barcode, retired_at__isnull=True).values_list("pk", flat=True))
+    action = robot_action_create(
+        by=principal,
+        action_type=data.get("actionType"),
+        session=session,
+        sample=_sample_ref(sample_id) if sample_id is not None else None,
+        sample_reference=reference,
+        status=data.get("status") or "",
+        started_at=started_at,
+        ended_at=ended_at,
+        container_location=_plain(data.get("containerLocation")),
+        dewar_location=_plain(data.get("dewarLocation")),
+        sample_barcode=barcode,
+        message=_plain(data.get("message")),
+        snapshot_before=_plain(data.get("xtalSnapshotBefore")),
+        snapshot_after=_plain(data.get("xtalSnapshotAfter")),
+    )
+    return reply({"robotActionId": action.pk}, status=201)
+
+
+def _plain(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _robot_action_item(action: RobotAction) -> dict:
+    return {
+        "robotActionId": action.pk,
+        "actionType": action.action_type,
+        "status": action.status or None,
+        "blSampleId": action.sample_id if action.sample_id is not None else action.sample_reference,
+        "sessionId": action.session_id,
+        "startTimestamp": iso(action.started_at),
+        "endTimestamp": iso(action.ended_at),
+        "containerLocation": action.container_location or None,
+        "dewarLocation": action.dewar_location or None,
+        "sampleBarcode": action.sample_barcode or None,
+        "message": action.message or None,
+        "xtalSnapshotBefore": action.snapshot_before or None,
+        "xtalSnapshotAfter": action.snapshot_after or None,
+    }
+
+
+@endpoint
+def robot_action_update(request, principal, pk: int):
+    """Complete an action: ``{endTimestamp, status, message}`` (the end time defaults to now)."""
+    require_beamline_writer(principal)
+    action = one_of(robot_action_visible_to(principal).select_related(None).filter(pk=pk))
+    if action is None:
+        raise not_found("No such robot action.")
+    data = body(request)
+    errors = {}
+    ended_at = parse_timestamp(data.get("endTimestamp"), "endTimestamp", errors)
+    if errors:
+        raise invalid(errors)
+    message = data.get("message")
+    action = robot_action_complete(
+        action=action,
+        by=principal,
+        status=data.get("status") or "",
+        ended_at=ended_at,
+        message=None if message is None else str(message),
+    )
+    return reply(_robot_action_item(action))
