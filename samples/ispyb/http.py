@@ -38,6 +38,8 @@ except ImportError:  # pragma: no cover
     loads = json.loads
 
 
+# PostgreSQL refuses NUL in text: refused here, as bad input, rather than by the database as a 500.
+NUL_REFUSED = "Text may not contain NUL characters."
 # Largest value of a bigint id; anything above is no id of ours (and must not reach the database).
 MAX_ID = 2**63 - 1
 # People who may write what beamline control writes (robot actions, sample statuses): any facility role.
@@ -121,6 +123,8 @@ def endpoint(view=None, *, auth: bool = True):
         @functools.wraps(view)
         def handler(request, *args, **kwargs):
             try:
+                if "%00" in request.META.get("QUERY_STRING", ""):
+                    raise ApiError(400, NUL_REFUSED, "invalid")
                 if not auth:
                     return view(request, *args, **kwargs)
                 return view(request, authenticate(request), *args, **kwargs)
@@ -167,6 +171,8 @@ def body(request) -> dict:
     raw = request.body
     if not raw:
         return {}
+    if b"\\u0000" in raw:
+        raise ApiError(400, NUL_REFUSED, "invalid")
     try:
         data = loads(raw)
     except ValueError:

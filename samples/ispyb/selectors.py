@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from lims.access import member_proposal_ids
 from lims.models import Proposal, Session
-from lims.selectors import proposal_visible_to
+from lims.selectors import proposal_visible_to, session_visible_to
 
 from ..models import Container, Sample
+from ..selectors import sample_visible_to
+from .compiled import CompiledQuery, MachineStandIn
 from .http import iso
 
 # "MX2345", "mx2345", "mx-2345": a proposal as beamline control names it (code + number, any case).
@@ -103,15 +104,6 @@ SAMPLE_COLUMNS = (
     "number_of_positions",
     "radiation_sensitivity",
 )
-# Stand-ins for the values of changer_sample_query, to find where each lands among the compiled SQL's params.
-SENTINELS = {
-    "beamline": -(10**15) - 1,
-    "proposal": -(10**15) - 2,
-    "code": "\x01code",
-    "number": "\x01number",
-    "member": -(10**15) - 3,
-}
-_compiled: dict[tuple, tuple[str, tuple[str, ...]]] = {}
 
 
 def changer_sample_query(
@@ -149,17 +141,11 @@ def changer_sample_rows(
         values["code"], values["number"] = match[1].lower(), match[2]
     if member is not None:
         values["member"] = member.pk
-    # Beamline control polls this list: the SQL of each shape of query is compiled once per process (the
-    # ORM's build and compile cost more than PostgreSQL's execution), then run with this request's values.
-    key = (connection.vendor, *values)
-    if key not in _compiled:
-        sql, params = changer_sample_query(**{name: SENTINELS[name] for name in values}).query.sql_with_params()
-        names = {value: name for name, value in SENTINELS.items()}
-        _compiled[key] = sql, tuple(names[param] for param in params)
-    sql, names = _compiled[key]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [values[name] for name in names])
-        return cursor.fetchall()
+    # Beamline control polls this list: its SQL is compiled once per process (see .compiled).
+    return _CHANGER_SAMPLES.rows(**values)
+
+
+_CHANGER_SAMPLES = CompiledQuery(changer_sample_query)
 
 
 def sample_item(sample_id: int) -> dict:
@@ -257,3 +243,63 @@ def sample_items(rows) -> list[dict]:
             }
         )
     return items
+
+
+# Robot reports.
+
+
+def report_session_query(principal, *, session: int, sample: int | None = None, pin_code: str | None = None):
+    """A robot report's session if ``principal`` sees it: (id, beamline id[, the sample by id][, the sample by
+    pin code]), each sample one the principal sees or None. One query, the samples as subqueries."""
+    linkable = sample_visible_to(principal).order_by().values("pk")
+    columns = {}
+    if sample is not None:
+        columns["sample_by_id"] = Subquery(linkable.filter(pk=sample)[:1])
+    if pin_code is not None:
+        columns["sample_by_code"] = Subquery(linkable.filter(pin_code=pin_code, retired_at__isnull=True)[:1])
+    sessions = session_visible_to(principal).filter(pk=session).order_by()
+    return sessions.annotate(**columns).values_list("pk", "beamline_id", *columns)[:1]
+
+
+def report_sample_query(principal, *, sample: int | None = None, pin_code: str | None = None):
+    """A sample the principal sees, by id or by the pin code of a sample in circulation: (id,)."""
+    samples = sample_visible_to(principal).order_by()
+    if sample is not None:
+        samples = samples.filter(pk=sample)
+    if pin_code is not None:
+        samples = samples.filter(pin_code=pin_code, retired_at__isnull=True)
+    return samples.values_list("pk")[:1]
+
+
+_REPORT_SESSION = CompiledQuery(lambda beamline, **values: report_session_query(MachineStandIn(beamline), **values))
+_REPORT_SAMPLE = CompiledQuery(lambda beamline, **values: report_sample_query(MachineStandIn(beamline), **values))
+
+
+def _rows(compiled: CompiledQuery, build, principal, **values) -> list[tuple]:
+    """A beamline's API token (the hot path) through the compiled SQL; people through the ORM, since what
+    they see depends on their roles."""
+    if getattr(principal, "is_machine", False):
+        return compiled.rows(beamline=principal.beamline_id, **values)
+    return list(build(principal, **{name: value for name, value in values.items() if value is not None}))
+
+
+def report_targets(
+    principal, *, session: int | None, sample: int | None, pin_code: str | None
+) -> tuple[tuple[int, int] | None, int | None]:
+    """What a robot report refers to, among what ``principal`` sees: ((session id, its beamline id) or None,
+    the sample's id or None), the sample by id, else by pin code. One query when a session is given (as
+    beamline control gives it), else one per way of finding the sample."""
+    if session is not None:
+        rows = _rows(
+            _REPORT_SESSION, report_session_query, principal, session=session, sample=sample, pin_code=pin_code
+        )
+        if not rows:
+            return None, None
+        found = [pk for pk in rows[0][2:] if pk is not None]
+        return rows[0][:2], (found[0] if found else None)
+    for lookup in ({"sample": sample}, {"pin_code": pin_code}):
+        if next(iter(lookup.values())) is not None:
+            rows = _rows(_REPORT_SAMPLE, report_sample_query, principal, **lookup)
+            if rows:
+                return None, rows[0][0]
+    return None, None

@@ -12,12 +12,11 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import authenticate as password_login
 from django.core.exceptions import ValidationError
-from django.db.models import Subquery
 from django.utils import timezone
 
 from lims.access import has_role
 from lims.api.errors import django_errors
-from lims.models import Beamline, Proposal
+from lims.models import Beamline, Proposal, Session
 from lims.selectors import beamline_visible_to, may_see_changer, session_visible_to
 from lims.tokens import login_tokens, principal_for_key, refresh_tokens
 
@@ -294,20 +293,15 @@ def robot_action_report(request, principal):
     # The lookups are point reads outside a transaction; the INSERT is the service's own transaction.
     # Wrapping them all in one would add a BEGIN and a SAVEPOINT/RELEASE pair (robot_action_create is
     # atomic itself) and guard nothing: no row is locked, and the foreign keys keep the INSERT honest.
-    linkable = sample_visible_to(principal).order_by().values("pk")
-    by_id = linkable.filter(pk=reference) if reference is not None and reference > 0 else None
-    session = sample_id = None
-    if session_id is not None:
-        # The session and the sample in one query: what beamline control sends on every robot move.
-        sessions = session_visible_to(principal).select_related(None).only("id", "beamline").filter(pk=session_id)
-        session = one_of(sessions.annotate(sample_by_id=Subquery(by_id[:1])) if by_id is not None else sessions)
-        if session is None:
-            raise not_found("No such session.")
-        sample_id = getattr(session, "sample_by_id", None)
-    elif by_id is not None:
-        sample_id = one_of(by_id.values_list("pk", flat=True))
-    if sample_id is None and barcode:
-        sample_id = one_of(linkable.filter(pin_code=barcode, retired_at__isnull=True).values_list("pk", flat=True))
+    found_session, sample_id = selectors.report_targets(
+        principal,
+        session=session_id,
+        sample=reference if reference is not None and reference > 0 else None,
+        pin_code=barcode or None,
+    )
+    if session_id is not None and found_session is None:
+        raise not_found("No such session.")
+    session = Session(pk=found_session[0], beamline_id=found_session[1]) if found_session else None
     action = robot_action_create(
         by=principal,
         action_type=data.get("actionType"),

@@ -210,6 +210,10 @@ def test_errors_are_json_objects(mx3):
     assert_error(mx3.client.delete(BASE + "samples", headers=mx3._headers()), 405)
     assert_error(mx3.get("samples/99999999999999999999999"), 404)
     assert_error(mx3.get("nothing-here"), 404, "not_found")
+    # NUL characters, which PostgreSQL refuses in text, are bad input rather than a server error.
+    assert_error(mx3.post("events/robot-action", robot_action(message="a\x00b")), 400, "invalid")
+    assert_error(mx3.get("sessions", beamLineName="MX\x003"), 400, "invalid")
+    assert_error(Ispyb().post("auth/login", {"plugin": "lims", "login": "a\x00", "password": "x"}), 400)
 
 
 # Proposals.
