@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.timezone import localtime
 
+from .barcodes.codes import code_part, normalise
 from .choices import AuditAction, MemberRole, ProposalKind, SampleChangerModel
 
 proposal_code_validator = RegexValidator(r"^[A-Za-z]{1,10}$", "A proposal code is letters only, e.g. 'mx'.")
@@ -110,7 +111,9 @@ class Beamline(models.Model):
             try:
                 first, last = _position_range(key)
             except ValueError:
-                raise ValidationError({"position_types": f"{key!r} is not a position or a range such as 1-10."}) from None
+                raise ValidationError(
+                    {"position_types": f"{key!r} is not a position or a range such as 1-10."}
+                ) from None
             if not 1 <= first <= last <= (self.puck_positions or 0):
                 raise ValidationError({"position_types": f"{key}: positions run from 1 to {self.puck_positions}."})
             if not isinstance(types, list) or set(types) - set(ContainerType.values):
@@ -154,9 +157,40 @@ class Beamline(models.Model):
         return position if 1 <= position <= self.puck_positions else None
 
     def position_code(self, position: int) -> str:
-        """What the label on a changer position carries: beamline and address, e.g. "MX-3:07"."""
+        """The position as people write it: beamline and address, e.g. "MX-3:07" or "MX-2:3:2"."""
         address = self.address(position)
         return f"{self.name}:{int(address):02d}" if address.isdigit() else f"{self.name}:{address}"
+
+    def label_code(self, position: int) -> str:
+        """What the barcode on the position's printed label carries: "MX-3-SC-7", "MX-2-SC-3-2".
+
+        Hyphens rather than colons: location codes are [A-Z0-9-], and a keyboard-wedge scanner types a
+        hyphen the same on every keyboard layout, which is not true of a colon. "-SC-" is the last such
+        marker in the code, so it reads back unambiguously (``split_position_code``).
+        """
+        return f"{code_part(self.name)}-SC-{self.address(position).replace(':', '-')}"
+
+    def read_position(self, text: str) -> int | None:
+        """The position of this changer that a scanned or typed text names: its label code ("MX-3-SC-7"),
+        "MX-3:07", or a bare address ("7", "3:2"); None when it names none of this changer's positions."""
+        name, address = split_position_code(text)
+        if name is not None and code_part(name) != code_part(self.name):
+            return None
+        return self.position_at(address)
+
+
+def split_position_code(text: str) -> tuple[str | None, str]:
+    """A scanned or typed changer position split into (beamline name or None, address):
+    "MX-3-SC-7" → ("MX-3", "7"), "MX-2-SC-3-2" → ("MX-2", "3:2"), "MX-3:07" → ("MX-3", "07"),
+    "3:2" → (None, "3:2")."""
+    code = normalise(text)
+    if "-SC-" in code:
+        name, _, address = code.rpartition("-SC-")
+        return name, address.replace("-", ":")
+    head, sep, rest = code.partition(":")
+    if sep and not head.isdigit():
+        return head, rest
+    return None, code
 
 
 def _position_range(key: str) -> tuple[int, int]:

@@ -123,10 +123,14 @@ def api_token_revoke(*, token: ApiToken, user) -> ApiToken:
 
 
 def _token_by_key(key: str) -> ApiToken | None:
-    token = (
-        ApiToken.objects.select_related("beamline", "user")
-        .filter(key_hash=hash_key(key), revoked_at__isnull=True)
-        .first()
+    # No ordering: .first() would sort by the model's ordering (a join to the beamline) for one row.
+    token = next(
+        iter(
+            ApiToken.objects.select_related("beamline", "user")
+            .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+            .order_by()[:1]
+        ),
+        None,
     )
     if token is not None:
         _touch(token)
@@ -134,7 +138,8 @@ def _token_by_key(key: str) -> ApiToken | None:
 
 
 def _token_by_id(pk: int) -> ApiToken | None:
-    token = ApiToken.objects.select_related("beamline", "user").filter(pk=pk, revoked_at__isnull=True).first()
+    tokens = ApiToken.objects.select_related("beamline", "user").filter(pk=pk, revoked_at__isnull=True)
+    token = next(iter(tokens.order_by()[:1]), None)
     if token is not None:
         _touch(token)
     return token

@@ -7,8 +7,8 @@ only reads: it finds the puck and the position, and ``samples.services.container
 
 from django import forms
 
-from lims.barcodes.codes import normalise
-from lims.models import Beamline
+from lims.barcodes.codes import code_part, normalise
+from lims.models import Beamline, split_position_code
 
 from .choices import ContainerStatus
 from .models import Container
@@ -19,20 +19,18 @@ TYPE_LABELS = {"spine": "SPINE", "unipuck": "UniPuck", "other": "other"}
 
 
 def parse_position(beamline: Beamline, text: str) -> tuple[int | None, str]:
-    """The position that ``text`` names on ``beamline`` (its label code or its address), or an explanation."""
-    raw = normalise(text)
-    prefix = f"{beamline.name.upper()}:"
-    if raw.startswith(prefix):
-        address = raw[len(prefix) :]
-    elif any(ch.isalpha() for ch in raw):
+    """The position that ``text`` names on ``beamline`` (its label code, "MX-3:07" or its address), or an
+    explanation."""
+    name, address = split_position_code(text)
+    if name is None and any(ch.isalpha() for ch in address):
+        return None, f"{text.strip()} is not a position of {beamline.name}."
+    if name is not None and code_part(name) != code_part(beamline.name):
         names = Beamline.objects.exclude(pk=beamline.pk).values_list("name", flat=True)
-        other = next((name for name in names if raw.startswith(f"{name.upper()}:")), None)
+        other = next((n for n in names if code_part(n) == code_part(name)), None)
         if other:
             return None, f"{text.strip()} is a position of {other}, not of {beamline.name}."
         return None, f"{text.strip()} is not a position of {beamline.name}."
-    else:
-        address = raw
-    position = beamline.position_at(address)
+    position = beamline.read_position(text)
     if position is None:
         first, last = beamline.address(1), beamline.address(beamline.puck_positions)
         return (
@@ -85,13 +83,13 @@ class AssignForm(forms.Form):
             what = (held.barcode or held.name) if held else "empty"
             choices.append((slot["position"], f"{slot['address']} · {what}"))
         self.fields["slot"].choices = choices
-        example = beamline.position_code(min(7, beamline.puck_positions))
+        example = beamline.label_code(min(7, beamline.puck_positions))
         self.fields["position"].widget.attrs["placeholder"] = example
         self.fields["position"].help_text = f"Scan the position's label, e.g. {example}, or type its address."
 
     def clean_puck(self) -> str:
         text = self.cleaned_data["puck"]
-        if normalise(text).startswith(f"{self.beamline.name.upper()}:"):
+        if split_position_code(text)[0] is not None and self.beamline.read_position(text) is not None:
             raise forms.ValidationError(f"{text.strip()} is a position: scan the puck first.", code="position_first")
         container, problem = find_puck(self.containers, text)
         if problem:

@@ -60,15 +60,16 @@ def _audit_user(user):
     return actor(user)["user"]
 
 
-def _history(container: Container, user, *, at, message: str = "", session: Session | None = None) -> None:
-    beamline = container.beamline
+def _history(container: Container, user, *, at, message: str = "", session: Session | None = None, where=None) -> None:
+    """A history row: the container's status and its place, or ``where`` (beamline, position) it left."""
+    beamline, position = where or (container.beamline, container.changer_position)
     ContainerHistory.objects.create(
         container=container,
         at=at,
         status=container.status,
         beamline=beamline,
-        changer_position=container.changer_position,
-        location=beamline.position_code(container.changer_position) if beamline else "",
+        changer_position=position,
+        location=beamline.position_code(position) if beamline else "",
         session=session,
         message=message[:255],
         **actor(user),
@@ -151,6 +152,7 @@ def container_assign(
         .first()
     )
     if displaced is not None:
+        displaced.beamline = beamline  # the locked row, with its place for the history row
         _take_out(displaced, user, at=at, message=f"Taken out of {here} for {label}")
     before = audit.snapshot(container)
     moved_from = container.beamline.position_code(container.changer_position) if container.beamline_id else ""
@@ -167,11 +169,12 @@ def container_assign(
 
 def _take_out(container: Container, user, *, at, message: str) -> None:
     before = audit.snapshot(container)
+    where = (container.beamline, container.changer_position)
     container.beamline = None
     container.changer_position = None
     container.status = ContainerStatus.UNLOADED
     container.save(update_fields=["beamline", "changer_position", "status"])
-    _history(container, user, at=at, message=message)
+    _history(container, user, at=at, message=message, where=where)
     audit.record(user=_audit_user(user), action=AuditAction.UPDATE, obj=container, before=before, message=message)
 
 

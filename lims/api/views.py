@@ -8,7 +8,6 @@ Beamlines and sessions carry the beamline's reads and writes:
     POST /api/v1/sessions/{id}/unload/     take the session's pucks out of the changer
 """
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -50,16 +49,6 @@ class ProposalViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = ProposalSerializer
     filterset_fields = ["code", "number", "kind", "mail_in"]
     ordering_fields = ["code", "number", "created_at"]
-
-
-class BearerScheme(OpenApiAuthenticationExtension):
-    """``Authorization: Bearer <key>`` in the schema: a beamline's API token (``lims.tokens``)."""
-
-    target_class = "lims.tokens.BearerAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A beamline's API token (lims_...)."}
 
 
 ERROR = inline_serializer("AccessError", {"detail": serializers.CharField(), "code": serializers.CharField()})

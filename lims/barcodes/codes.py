@@ -38,6 +38,11 @@ SIMPLE_PATTERN = re.compile(r"^\^\[(?P<cls>[^\]]+)\]\{(?P<min>\d+)(?:,(?P<max>\d
 LABELS = {"pin": "a pin code", "puck": "a puck code", "location": "a location code", "dewar": "a dewar barcode"}
 
 
+def code_part(name: str) -> str:
+    """A name as it may appear in a code: upper case, letters, digits and hyphens ("id23-1 eh2" → "ID23-1-EH2")."""
+    return re.sub(r"[^A-Z0-9]+", "-", name.upper()).strip("-")
+
+
 def normalise(raw: str) -> str:
     """What a scanner or camera sent, as a code: trimmed, without control characters or AIM prefix, upper-case.
 

@@ -28,10 +28,10 @@ from rest_framework.response import Response
 
 from lims.access import has_role
 from lims.api.views import ScopedQuerysetMixin
-from lims.barcodes.codes import normalise
+from lims.barcodes.codes import code_part, normalise
 from lims.barcodes.decode import MAX_UPLOAD_BYTES, DecodeError
 from lims.choices import FacilityRole
-from lims.models import Beamline
+from lims.models import Beamline, split_position_code
 from lims.selectors import beamline_visible_to, session_visible_to
 from lims.tokens import beamline_of
 from samples import selectors, services
@@ -254,19 +254,14 @@ def beamline_named(beamlines, value: str) -> Beamline | None:
 
 
 def position_from_code(beamlines, raw: str) -> tuple[Beamline | None, int | None]:
-    """The beamline and position a position label names: "MX-3:07" and "MX-2:3:2" (``position_code``), or
-    the scan station's location codes "MX-3-SC-7" and "MX-2-SC-3-2"."""
-    from shipping.pdf.data import code_part
-
-    code = normalise(raw)
-    if "-SC-" in code:
-        name, _, address = code.rpartition("-SC-")
-        address = address.replace("-", ":")
-    else:
-        name, _, address = code.partition(":")
+    """The beamline and position a position's code names: the label's "MX-3-SC-7" / "MX-2-SC-3-2", or
+    "MX-3:07" / "MX-2:3:2" as people write it (``lims.models.split_position_code``)."""
+    name, _ = split_position_code(raw)
+    if name is None:
+        return None, None
     for beamline in beamlines:
         if code_part(beamline.name) == code_part(name):
-            position = beamline.position_at(address)
+            position = beamline.read_position(raw)
             return (beamline, position) if position is not None else (None, None)
     return None, None
 

@@ -50,6 +50,11 @@ class CompiledQuery:
         sql, params = self.build(**stand_ins).query.sql_with_params()
         # A parameter that is no stand-in is a constant of the query itself: kept as it is.
         slots = tuple((True, names[p]) if _hashable(p) and p in names else (False, p) for p in params)
+        found = {name for is_value, name in slots if is_value}
+        if found != set(values):
+            # A value the ORM transformed (a pattern, a cast) cannot be found again: compiling would bake
+            # the stand-in into the SQL. Refuse rather than answer wrongly; the selector must change.
+            raise ValueError(f"CompiledQuery: values {sorted(set(values) - found)} are not plain parameters.")
         return sql, slots
 
 

@@ -7,7 +7,6 @@ read only what is in memory; the renderers take these dataclasses and know nothi
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -209,29 +208,13 @@ def pin_labels(shipment, *, dewar_id: int | None = None, container_id: int | Non
     return LabelSheet(tuple(labels), tuple(missing), "Not printed, no pin code registered:")
 
 
-def code_part(name: str) -> str:
-    """A name as it may appear in a code: upper case, letters, digits and hyphens ("id23-1 eh2" → "ID23-1-EH2")."""
-    return re.sub(r"[^A-Z0-9]+", "-", name.upper()).strip("-")
-
-
 def sample_changer_position_code(beamline_name: str, position: int, positions_per_cell: int | None = None) -> str:
-    """The code of a puck position of a beamline's sample changer, for the scan station.
+    """The code on the label of a puck position of a beamline's sample changer (``Beamline.label_code``)."""
+    from lims.models import Beamline
 
-    ``<BEAMLINE>-SC-<puck>`` ("ID23-1-SC-7"), or ``<BEAMLINE>-SC-<cell>-<puck>`` ("ID30B-SC-3-2") on a
-    cell-based changer (FlexHCD: 3 pucks a cell), where beamline control says "3:2". A hyphen rather than the
-    colon: location codes are [A-Z0-9-] (LOCATION_CODE_PATTERN), and a keyboard-wedge scanner types a hyphen
-    the same on every keyboard layout, which is not true of a colon. The beamline's name comes first and
-    "-SC-" is the last such marker in the code, so the code reads back unambiguously.
-    """
-    return f"{code_part(beamline_name)}-SC-{changer_address(position, positions_per_cell, sep='-')}"
-
-
-def changer_address(position: int, positions_per_cell: int | None, sep: str = ":") -> str:
-    """Position ``position`` (1-based) as the changer addresses it: "7", or "cell:puck" such as "3:2"."""
-    if positions_per_cell:
-        cell, puck = divmod(position - 1, positions_per_cell)
-        return f"{cell + 1}{sep}{puck + 1}"
-    return str(position)
+    return Beamline(name=beamline_name, puck_positions=position, positions_per_cell=positions_per_cell).label_code(
+        position
+    )
 
 
 def location_sections(locations, beamlines) -> list[LocationSection]:
@@ -255,12 +238,10 @@ def location_sections(locations, beamlines) -> list[LocationSection]:
         changer = beamline.get_sample_changer_model_display()
         positions = []
         for position in range(1, beamline.puck_positions + 1):
-            address = changer_address(position, per_cell)
+            address = beamline.address(position)
             name = f"{beamline.name} position {address}"
             detail = f"{changer}, cell {address.replace(':', ' puck ')}" if per_cell else f"{changer}, puck {address}"
-            positions.append(
-                LocationLabel(sample_changer_position_code(beamline.name, position, per_cell), name, detail)
-            )
+            positions.append(LocationLabel(beamline.label_code(position), name, detail))
         title = f"Sample changer of {beamline.name} ({changer}, {beamline.puck_positions} puck positions)"
         sections.append(LocationSection(title, tuple(positions)))
     return sections

@@ -145,7 +145,7 @@ def test_a_local_contact_sees_the_changer_but_does_not_fill_it(client, local_con
 # ---- assigning through the page
 
 
-@pytest.mark.parametrize("position", ["MX-3:07", "mx-3:07", "7", "07"])
+@pytest.mark.parametrize("position", ["MX-3-SC-7", "MX-3:07", "mx-3:07", "7", "07"])
 def test_scanning_a_puck_then_a_position_label_puts_it_there(client, beamline_staff, isara, puck, position):
     client.force_login(beamline_staff)
 

@@ -87,7 +87,8 @@ def test_a_taken_position_displaces_its_puck_with_a_history_row_for_both(receive
     first.refresh_from_db()
     assert (first.beamline, first.changer_position, first.status) == (None, None, ContainerStatus.UNLOADED)
     into, out = history(first)
-    assert (into.location, out.location, out.status) == ("MX-3:07", "", ContainerStatus.UNLOADED)
+    # The row of the puck taken out says where it left from.
+    assert (into.location, out.location, out.status) == ("MX-3:07", "MX-3:07", ContainerStatus.UNLOADED)
     assert "Taken out of MX-3:07" in out.message
     assert [h.location for h in history(second)] == ["MX-3:07"]
     assert Container.objects.filter(beamline=isara, changer_position=7).get().pk == second.pk
@@ -237,16 +238,17 @@ def test_two_pucks_into_one_position_one_after_the_other_leave_one(received, isa
 
 
 def assert_one_in_position(beamline, position, pucks):
-    """Exactly one puck in the position, and every puck's state is its last history row's."""
+    """Exactly one puck in the position, and every puck's state is its last history row's (a puck taken
+    out: its row says where it left from)."""
     assert Container.objects.filter(beamline=beamline, changer_position=position).count() == 1
     for puck in pucks:
         puck = Container.objects.get(pk=puck.pk)
         last = ContainerHistory.objects.filter(container=puck).order_by("-at", "-id").first()
-        assert (last.beamline_id, last.changer_position, last.status) == (
-            puck.beamline_id,
-            puck.changer_position,
-            puck.status,
-        )
+        assert last.status == puck.status
+        if puck.status == ContainerStatus.UNLOADED:
+            assert (puck.beamline_id, last.beamline_id, last.changer_position) == (None, beamline.pk, position)
+        else:
+            assert (last.beamline_id, last.changer_position) == (puck.beamline_id, puck.changer_position)
     rows = ContainerHistory.objects.filter(container__in=pucks).order_by("at", "id")
     # In, out (displaced), in: whoever came second took the position.
     assert [r.status for r in rows] == [

@@ -35,7 +35,9 @@ def test_refusals(shipment, isara, beamline_staff):
         container_assign(container=puck, beamline=isara, position=1, user=beamline_staff)
     assert e.value.code == "dewar_not_at_facility"
     f.at_facility(shipment)
-    spine_only = f.BeamlineFactory(name="MX-1", sample_changer_model="SC3", puck_positions=5, accepted_container_types=["spine"])
+    spine_only = f.BeamlineFactory(
+        name="MX-1", sample_changer_model="SC3", puck_positions=5, accepted_container_types=["spine"]
+    )
     with pytest.raises(DomainError) as e:
         container_assign(container=puck, beamline=spine_only, position=1, user=beamline_staff)
     assert e.value.code == "wrong_container_type"
@@ -47,10 +49,36 @@ def test_refusals(shipment, isara, beamline_staff):
 def test_geometry():
     from lims.models import Beamline
 
-    flex = Beamline(name="MX-2", puck_positions=24, positions_per_cell=3, accepted_container_types=["spine"],
-                    position_types={"22-24": ["unipuck"]})
+    flex = Beamline(
+        name="MX-2",
+        puck_positions=24,
+        positions_per_cell=3,
+        accepted_container_types=["spine"],
+        position_types={"22-24": ["unipuck"]},
+    )
     assert flex.address(4) == "2:1" and flex.position_at("2:1") == 4 and flex.position_at("9:1") is None
     assert flex.accepts(23) == ["unipuck"] and flex.accepts(1) == ["spine"]
     assert flex.position_code(4) == "MX-2:2:1"
     isara = Beamline(name="MX-3", puck_positions=29)
     assert isara.position_code(7) == "MX-3:07" and isara.position_at("07") == 7
+
+
+def test_a_puck_taken_out_keeps_where_it_was_in_its_history(received, isara, beamline_staff):
+    puck = received.containers.get()
+    container_assign(container=puck, beamline=isara, position=4, user=beamline_staff)
+    container_unassign(container=puck, user=beamline_staff)
+    out = ContainerHistory.objects.filter(container=puck).order_by("-id").first()
+    assert (out.status, out.beamline_id, out.changer_position, out.location) == (
+        ContainerStatus.UNLOADED,
+        isara.pk,
+        4,
+        "MX-3:04",
+    )
+
+
+def test_label_codes_read_back():
+    from lims.models import Beamline
+
+    flex = Beamline(name="MX-2", puck_positions=24, positions_per_cell=3)
+    assert flex.label_code(8) == "MX-2-SC-3-2" and flex.read_position("mx-2-sc-3-2") == 8
+    assert flex.read_position("MX-2:3:2") == 8 and flex.read_position("MX-3-SC-1") is None
