@@ -27,11 +27,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-PGURL = os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+from _serve import PGURL, ROOT, free_port, percentile, pg, start_gunicorn, wait_ready
+
 DB_NAME = f"lims_bench_beamline_{os.getpid()}"
 BASE = "/ispyb/api/v1/"
 POSITIONS = 29
@@ -96,69 +94,6 @@ def seed() -> tuple[str, int, list[int]]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum does soon after a bulk load: plans from real statistics
     return key, session.pk, [sample.pk for sample in samples]
-
-
-def pg(tool: str, *args: str) -> subprocess.CompletedProcess:
-    """createdb/dropdb against PGURL's server (its host, port and user)."""
-    url = urlsplit(PGURL)
-    cmd = [tool, "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    env = dict(os.environ, PGPASSWORD=url.password or os.environ.get("PGPASSWORD", ""))
-    return subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
-
-
-def start_gunicorn(port: int, workers: int, database_url: str) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        SECRET_KEY="bench-only-secret-key-not-for-production-0123456789",
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        DB_CONN_MAX_AGE="600",  # one connection per worker, kept: as in production
-        DJANGO_SETTINGS_MODULE="lims.settings",
-    )
-    env.pop("CELERY_BROKER_URL", None)
-    cmd = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "lims.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",  # keep-alive connections, as beamline control's HTTP session keeps them
-        "--threads",
-        "1",
-        "--log-level",
-        "warning",
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def wait_ready(port: int, server: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {server.stderr.read()[-2000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", BASE + "proposals")
-            if conn.getresponse().status == 401:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 30 s")
 
 
 class Client(threading.Thread):
@@ -365,7 +300,7 @@ def main() -> None:
 
         port = free_port()
         server = start_gunicorn(port, args.workers, database_url)
-        wait_ready(port, server)
+        wait_ready(port, server, BASE + "proposals", (401,))
         print(
             f"MX-3 (ISARA): {POSITIONS} UniPucks × {PINS} pins = {len(sample_ids)} samples; gunicorn {args.workers}"
             f" workers (gthread), PostgreSQL, {os.cpu_count()} CPUs; keep-alive clients, warm-up excluded;"

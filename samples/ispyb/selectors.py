@@ -14,7 +14,7 @@ from lims.access import member_proposal_ids
 from lims.models import Proposal, Session
 from lims.selectors import proposal_visible_to, session_visible_to
 
-from ..models import Container, Sample
+from ..models import CRYSTAL_FIELDS, Container, Sample
 from ..selectors import sample_visible_to
 from .compiled import CompiledQuery, MachineStandIn
 from .http import iso
@@ -85,13 +85,7 @@ SAMPLE_COLUMNS = (
     "container__name",
     "container__barcode",
     "container__changer_position",
-    "space_group",
-    "cell_a",
-    "cell_b",
-    "cell_c",
-    "cell_alpha",
-    "cell_beta",
-    "cell_gamma",
+    *CRYSTAL_FIELDS,
     "protein_id",
     "protein__acronym",
     "experiment_kind",
