@@ -200,6 +200,11 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # a shipment of 3 dewars × 4 pucks × 16 samples is some 5,000 fields, over Django's default of 1,000.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20000)
 
+# Where the beamlines write data (collections' directories must lie under it to be downloaded), and where the
+# download cart's archives are built.
+DATA_ROOT = Path(env("DATA_ROOT", str(VAR_DIR / "data")))
+DOWNLOAD_ROOT = Path(env("DOWNLOAD_ROOT", str(VAR_DIR / "downloads")))
+
 # Bearer tokens of the ISPyB-compatible login (seconds): beamline control refreshes on a 401.
 BEARER_TOKEN_TTL = envint("BEARER_TOKEN_TTL", 3600)
 BEARER_REFRESH_TTL = envint("BEARER_REFRESH_TTL", 7 * 24 * 3600)

@@ -318,3 +318,16 @@ class SampleStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sample_id} {self.previous} → {self.status}"
+
+
+# The data a beamline records on samples lives in its own module; imported here so that Django finds it.
+from .data.models import (  # noqa: E402, F401
+    DataCollection,
+    DataCollectionGroup,
+    DownloadCart,
+    ProcessingResult,
+    ProcessingShell,
+    ScreeningResult,
+    ScreeningStrategy,
+    Tag,
+)

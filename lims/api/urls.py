@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from samples.api.urls import router as samples_router
+from samples.data.api_urls import router as data_router
+from samples.data.api_urls import urlpatterns as data_paths
 from shipping.api.urls import router as shipping_router
 
 from . import barcodes, views
@@ -26,6 +28,7 @@ router.register("lab-contacts", views.LabContactViewSet, basename="labcontact")
 # One router, so that the API root lists every app's endpoints.
 router.registry.extend(shipping_router.registry)
 router.registry.extend(samples_router.registry)
+router.registry.extend(data_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
@@ -33,5 +36,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("barcodes/decode/", barcodes.BarcodeDecodeView.as_view(), name="barcode-decode"),
     path("barcodes/check/", barcodes.BarcodeCheckView.as_view(), name="barcode-check"),
+    *data_paths,
     *router.urls,
 ]
