@@ -1,11 +1,11 @@
-"""Writes of the core domain: lab contact cards and proposal membership."""
+"""Writes of the core domain: lab contact cards, proposal membership, sessions."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import audit
 from .choices import AuditAction, MemberRole
-from .models import LabContact, Proposal, ProposalMember
+from .models import LabContact, Proposal, ProposalMember, Session
 
 LAB_CONTACT_FIELDS = (
     "card_name",
@@ -61,3 +61,16 @@ def proposal_member_add(*, proposal: Proposal, user, member, role: str = MemberR
         membership.save(update_fields=["role"])
     audit.record(user=user, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=membership, before=before)
     return membership
+
+
+@transaction.atomic
+def session_create(*, proposal: Proposal, beamline, start, end, by, comments: str = "") -> Session:
+    """A beamtime for ``proposal`` on ``beamline`` (validated, audited). Who may book is the caller's check
+    (beamline staff, admins, the beamline's own API token, as the ISPyB-compatible API allows)."""
+    from .tokens import actor
+
+    session = Session(proposal=proposal, beamline=beamline, start=start, end=end, comments=comments)
+    session.full_clean()
+    session.save()
+    audit.record(user=actor(by)["user"], action=AuditAction.CREATE, obj=session, message=f"Session booked by {by}")
+    return session

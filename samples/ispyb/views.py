@@ -18,6 +18,7 @@ from lims.access import has_role
 from lims.api.errors import django_errors
 from lims.models import Beamline, Proposal, Session
 from lims.selectors import beamline_visible_to, may_see_changer, session_visible_to
+from lims.services import session_create
 from lims.tokens import login_tokens, principal_for_key, refresh_tokens
 
 from ..models import RobotAction, Sample
@@ -38,7 +39,6 @@ from .http import (
     reply,
     require_beamline_writer,
 )
-from .services import session_create
 
 # Auth.
 
