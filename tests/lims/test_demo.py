@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from lims.models import Beamline, Proposal
 from samples.models import Container, Sample
@@ -98,3 +99,83 @@ def test_a_later_run_adds_a_session_running_then():
     call_command("load_demo", quiet_logins=True)
     now = timezone.now()
     assert Session.objects.filter(beamline__name="MX-3", start__lte=now, end__gte=now).exclude(pk=old.pk).count() == 1
+
+
+@pytest.fixture
+def demo_data_root(tmp_path, settings):
+    """The demo writes its stand-in files under DATA_ROOT: a temporary one here."""
+    settings.DATA_ROOT = tmp_path / "data"
+    settings.DOWNLOAD_ROOT = tmp_path / "downloads"
+    return settings.DATA_ROOT
+
+
+def test_demo_has_collections_and_screening_results_to_browse(demo_data_root):
+    from django.contrib.auth import get_user_model
+
+    from samples.data.models import DataCollection, ProcessingShell, ScreeningResult
+    from samples.data.selectors import collection_visible_to
+
+    call_command("load_demo", quiet_logins=True)
+    call_command("load_demo", quiet_logins=True)  # made once
+    users = get_user_model().objects
+    alice, carol = users.get(username="alice"), users.get(username="carol")
+
+    mine = collection_visible_to(alice)
+    assert 20 <= mine.count() <= 30 and set(mine.values_list("proposal__code", flat=True)) == {"mx"}
+    assert set(mine.values_list("beamline__name", flat=True)) == {"MX-3"}
+    (session,) = {c.session for c in mine}
+    assert session.end < timezone.now() and session.proposal.name == "mx2345"
+    # On the demo samples, a few groups, each kind of experiment.
+    assert mine.filter(sample__isnull=False).count() >= 20
+    assert mine.values("group").distinct().count() >= 10
+    assert {"screening", "osc", "sad", "mesh"} <= set(mine.values_list("experiment_type", flat=True))
+    assert {"ring_current", "undulator_gap"} <= set(mine.first().metadata)
+    theirs = collection_visible_to(carol)
+    assert theirs.count() >= 2 and {c.proposal.name for c in theirs} == {"in1001"}
+
+    screenings = ScreeningResult.objects.filter(data_collection__in=mine)
+    assert screenings.count() >= 8 and screenings.filter(strategies__isnull=False).exists()
+    assert screenings.filter(indexing_success=False).exists()
+    shells = set(ProcessingShell.objects.filter(processing__data_collection__in=mine).values_list("shell", flat=True))
+    assert shells == {"overall", "inner", "outer"}
+    assert mine.filter(best_resolution__isnull=False).count() >= 15
+    # Flags, tags and the change log they left; the search column is filled.
+    assert {f for f in mine.values_list("flags", flat=True)} >= {0, 1, 2, 4, 8}
+    assert {"best", "ligand-soak"} <= set(mine.values_list("tags__name", flat=True))
+    assert all(c.search_text and c.directory.lower() in c.search_text for c in mine)
+    from samples.data.actions import collection_change_log
+
+    best = mine.filter(tags__name="best").order_by("start_time").first()
+    assert {e.message for e in collection_change_log(best)} >= {"Tagged best", "Flagged measurement"}
+    assert DataCollection.objects.count() == mine.count() + theirs.count()
+
+
+def test_the_cart_builds_on_the_demo_data(demo_data_root, django_capture_on_commit_callbacks):
+    import tarfile
+
+    from django.contrib.auth import get_user_model
+    from django.core import mail
+    from django.test import Client
+
+    from samples.data.cart import archive_path, cart_add
+    from samples.data.models import DownloadCart
+    from samples.data.selectors import collection_visible_to
+
+    call_command("load_demo", quiet_logins=True)
+    alice = get_user_model().objects.get(username="alice")
+    picked = list(collection_visible_to(alice).filter(tags__name="best"))
+    picked += list(collection_visible_to(alice).filter(experiment_type="screening")[:2])
+    cart_add(user=alice, collections=picked)
+    client = Client()
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/data/cart/build/")
+    cart = DownloadCart.objects.get(user=alice)
+    assert cart.status == "ready", cart.error
+    assert cart.files_done == cart.files_total >= 2 * 2 + 2 * 4 and cart.error == ""
+    with tarfile.open(archive_path(cart)) as tar:
+        names = tar.getnames()
+    assert all(n.startswith("demo/mx2345/") for n in names) and len(names) == cart.files_total
+    assert any(n.endswith("_master.h5") for n in names) and any(n.endswith("_0001.cbf") for n in names)
+    assert f"/data/cart/{cart.pk}/download/" in mail.outbox[0].body
+    assert client.get(f"/data/cart/{cart.pk}/download/").status_code == 200
