@@ -235,7 +235,8 @@ def _described(sample: Sample, names: tuple[str, ...]) -> list[tuple[str, object
 
 @login_required
 def sample_detail(request, pk: int):
-    """A sample: its crystal and diffraction plan, where its puck is now, and its journey so far."""
+    """A sample: its crystal and diffraction plan, where its puck is now, its journey so far, and its data
+    collections with their best screening and processing results (four queries, however many)."""
     sample = get_object_or_404(
         selectors.sample_visible_to(request.user).select_related(
             "container__beamline", "container__dewar__location", "container__shipment"
@@ -244,6 +245,9 @@ def sample_detail(request, pk: int):
     )
     container = sample.container
     journey = selectors.sample_journey(sample)
+    from .data.catalogue import sample_collections  # the data pages' read; imported where it is used
+
+    collections, collections_total = sample_collections(request.user, sample)
     return render(
         request,
         "samples/beamline/sample_detail.html",
@@ -262,5 +266,7 @@ def sample_detail(request, pk: int):
             "assignments": list(journey["assignments"]),
             "robot_actions": list(journey["robot_actions"]),
             "status_history": list(journey["status_history"]),
+            "collections": collections,
+            "collections_total": collections_total,
         },
     )
