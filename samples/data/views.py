@@ -10,17 +10,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.models import ContentType
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 
-from lims.models import AuditEntry, Beamline
+from lims.models import Beamline
 from lims.selectors import proposal_visible_to, session_visible_to
 from samples.selectors import protein_visible_to, sample_visible_to
 
+from .actions import collection_change_log
 from .catalogue import COLUMNS, FLAG_NAMES, META_PREFIX, PAGE_SIZES, CatalogueQuery, catalogue_page, meta_value
 from .choices import CollectionStatus, ExperimentType, Flag
 from .models import DataCollection, ProcessingResult, ScreeningResult
@@ -260,13 +260,8 @@ def collection_detail(request, pk: int):
         .only("id", "start_time", "status", "file_template", "number_of_images", "best_resolution")
         .order_by("start_time", "id")
     )
-    changes = (
-        AuditEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(DataCollection), object_id=str(collection.pk)
-        )
-        .select_related("user")
-        .order_by("-at", "-id")
-    )
+    # One change log for the page and the actions' tests: samples.data.actions owns what an entry is.
+    changes = collection_change_log(collection).order_by("-at", "-id")
     metadata = collection.metadata if isinstance(collection.metadata, dict) else {}
     return render(
         request,
@@ -279,7 +274,7 @@ def collection_detail(request, pk: int):
             "screenings": list(screenings),
             "processings": list(processings),
             "siblings": list(siblings[:SIBLINGS_SHOWN]),
-            "changes": list(changes[:CHANGES_SHOWN]),
+            "change_log": list(changes[:CHANGES_SHOWN]),
             "images": [kind for kind in IMAGE_KINDS if _image(collection, kind)],
             "bulk_url": _bulk_url(),
             "comment_url": _action_url("data_actions:comment", collection.pk),
