@@ -14,6 +14,7 @@ from django.urls import get_resolver
 
 from lims.barcodes.testing import code_image, degrade, photo_jpeg
 from lims.choices import FacilityRole
+from samples.data.ingest import ingest_collections
 from samples.services import container_assign, robot_action_create
 from shipping.choices import LocationKind
 from shipping.models import Dewar
@@ -109,6 +110,34 @@ def puck_photo(w):
 def scan_body(w):
     """Alice's dewar scanned in; her shipment is a draft, so the arrival is confirmed with a reason."""
     return {"barcode": Dewar.objects.get(pk=w["dewar"]).barcode, "confirm_reason": "grid"}
+
+
+def collection(w, external_id="grid-dc-2"):
+    """A collection on Alice's sample; people name the beamline (a token's is its own)."""
+    return {
+        "external_id": external_id,
+        "beamline": w["beamline"],
+        "sample": w["sample"],
+        "start_time": "2026-03-10T10:00:00Z",
+        "directory": "/data/mx2345",
+        "file_template": "grid_1_####.cbf",
+    }
+
+
+def nxmx_upload(w):
+    import tempfile
+    from pathlib import Path
+
+    from tests.samples.test_nxmx import write_nxmx
+
+    with tempfile.TemporaryDirectory() as folder:
+        data = write_nxmx(Path(folder) / "grid_master.h5").read_bytes()
+    master = SimpleUploadedFile("grid_master.h5", data, content_type="application/x-hdf5")
+    return {"file": master, "directory": "/data/mx2345", "beamline": w["beamline"], "sample": w["sample"]}
+
+
+# Ingest (pipelines' work) hides nothing: whoever is not beamline staff or an admin gets 403.
+INGEST = theirs(201, outsider=403) | {"member": 403, "stores": 403}
 
 
 # (name, method, path, body(world) or None, body format, expected status per persona)
@@ -227,6 +256,35 @@ ENDPOINTS = [
         "json",
         beamline_work(200),
     ),
+    # Data: members read their proposals' collections; pipelines, beamline staff and admins write them.
+    ("data collection list", "get", "/api/v1/data-collections/", None, None, everyone(200)),
+    ("data collection", "get", "/api/v1/data-collections/{data_collection}/", None, None, theirs(200)),
+    ("data collection create", "post", "/api/v1/data-collections/", collection, "json", INGEST),
+    (
+        "data collection update",
+        "patch",
+        "/api/v1/data-collections/by-external-id/{dc_external_id}/",
+        lambda w: {"beamline": w["beamline"], "number_of_images": 3600, "status": "successful"},
+        "json",
+        INGEST | {"beamline_staff": 200, "admin_user": 200},
+    ),
+    ("data collection nxmx", "post", "/api/v1/data-collections/nxmx/", nxmx_upload, "multipart", INGEST),
+    (
+        "screening result create",
+        "post",
+        "/api/v1/screening-results/",
+        lambda w: {"data_collection": w["data_collection"], "program": "EDNA", "estimated_resolution": 2.1},
+        "json",
+        INGEST,
+    ),
+    (
+        "processing result create",
+        "post",
+        "/api/v1/processing-results/",
+        lambda w: {"data_collection": w["data_collection"], "program": "autoPROC", "shells": [{"shell": "overall"}]},
+        "json",
+        INGEST,
+    ),
     (
         "token",
         "post",
@@ -243,7 +301,7 @@ def world(proposal, member, shipment, lab_contact):
     """Alice's objects, one of each kind, by the name the paths use.
 
     Besides her draft shipment, a second one at the facility: one puck in position 5 of the beamline's
-    sample changer (with a robot action on its first sample), one free to assign.
+    sample changer (with a robot action and a data collection on its first sample), one free to assign.
     """
     beamline = f.BeamlineFactory(name="ID23-1")
     at_facility = f.at_facility(f.shipment_tree(proposal=proposal, user=member, pucks=2, samples=2, name="Alice-2"))
@@ -252,7 +310,12 @@ def world(proposal, member, shipment, lab_contact):
     container_assign(container=loaded, beamline=beamline, position=5, user=staff)
     sample = loaded.samples.order_by("position").first()
     robot_action = robot_action_create(by=staff, action_type="LOAD", beamline=beamline, sample=sample)
+    (data_collection,) = ingest_collections(
+        principal=staff, items=[collection({"beamline": beamline.pk, "sample": sample.pk}, "grid-dc-1")]
+    )
     return {
+        "data_collection": data_collection.pk,
+        "dc_external_id": data_collection.external_id,
         "loaded_container": loaded.pk,
         "free_container": free.pk,
         "sample": sample.pk,

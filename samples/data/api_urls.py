@@ -2,7 +2,12 @@
 
 from rest_framework.routers import SimpleRouter
 
+from . import api
+
 router = SimpleRouter()
+router.register("data-collections", api.DataCollectionViewSet, basename="datacollection")
+router.register("screening-results", api.ScreeningResultViewSet, basename="screeningresult")
+router.register("processing-results", api.ProcessingResultViewSet, basename="processingresult")
 
 # Plain paths that are no viewset (added to lims.api.urls as they are).
 urlpatterns = []

@@ -15,7 +15,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from lims.models import ApiToken
-from lims.tokens import LAST_USED_EVERY, api_token_revoke
+from lims.tokens import LAST_USED_EVERY, TokenPrincipal, api_token_revoke
+from samples.data.ingest import ingest_collections
+from samples.data.models import DataCollection
 from samples.models import RobotAction
 from samples.services import container_assign, robot_action_create
 from tests import factories as f
@@ -42,11 +44,18 @@ def lines(received, isara, beamline_staff):
     container_assign(container=puck, beamline=isara, position=7, user=beamline_staff)
     sample = puck.samples.order_by("position").first()
     action = robot_action_create(by=beamline_staff, action_type="LOAD", beamline=isara, sample=sample)
+    key_a = f.api_token(isara, name="MXCuBE MX-3")
+    # A's pipeline wrote a collection (built on the token itself: its last use is tested below).
+    (collection,) = ingest_collections(
+        principal=TokenPrincipal(ApiToken.objects.get(name="MXCuBE MX-3")), items=[collection_item(sample.pk)]
+    )
     return {
         "A": isara,
         "B": other,
-        "a": f.api_token(isara, name="MXCuBE MX-3"),
+        "a": key_a,
         "b": f.api_token(other, name="MXCuBE MX-1"),
+        "data_collection": collection.pk,
+        "dc_external_id": collection.external_id,
         "session": session.pk,
         "beamline": isara.pk,
         "container": puck.pk,
@@ -55,6 +64,16 @@ def lines(received, isara, beamline_staff):
         "proposal": received.proposal_id,
         "sample": sample.pk,
         "robot_action": action.pk,
+    }
+
+
+def collection_item(sample_id, external_id="mx3-dc-1"):
+    return {
+        "external_id": external_id,
+        "sample": sample_id,
+        "start_time": "2026-03-10 10:00:00",
+        "directory": "/data/mx2345",
+        "file_template": "lyso_1_####.cbf",
     }
 
 
@@ -97,6 +116,40 @@ TOKEN_GRID = [
     ),
     ("unassign", "post", "/api/v1/containers/{container}/unassign/", None, 200, 404),
     ("unload", "post", "/api/v1/sessions/{session}/unload/", None, 200, 404),
+    # Data: B's token neither reads A's collections nor writes them; A's sample is no sample B knows of.
+    ("data collection", "get", "/api/v1/data-collections/{data_collection}/", None, 200, 404),
+    (
+        "data collection update",
+        "patch",
+        "/api/v1/data-collections/by-external-id/{dc_external_id}/",
+        lambda w: {"number_of_images": 7, "status": "successful"},
+        200,
+        404,
+    ),
+    (
+        "data collection create",
+        "post",
+        "/api/v1/data-collections/",
+        lambda w: {"items": [collection_item(w["sample"], "mx3-dc-2")]},
+        201,
+        400,
+    ),
+    (
+        "screening result",
+        "post",
+        "/api/v1/screening-results/",
+        lambda w: {"data_collection": w["data_collection"], "program": "EDNA"},
+        201,
+        400,
+    ),
+    (
+        "processing result",
+        "post",
+        "/api/v1/processing-results/",
+        lambda w: {"external_id": w["dc_external_id"], "program": "autoPROC"},
+        201,
+        400,
+    ),
     # Nobody's proposal objects: a token is no member.
     ("proposal", "get", "/api/v1/proposals/{proposal}/", None, 404, 404),
     ("shipment", "get", "/api/v1/shipments/{shipment}/", None, 404, 404),
@@ -137,6 +190,30 @@ def test_lists_hold_the_token_beamline_only(lines):
     assert [x["id"] for x in a.get("/api/v1/robot-actions/").json()["results"]] == [lines["robot_action"]]
     assert b.get("/api/v1/robot-actions/").json()["count"] == 0
     assert [x["id"] for x in a.get("/api/v1/sessions/").json()["results"]] == [lines["session"]]
+
+
+def test_a_token_lists_and_writes_its_own_beamline_collections_only(lines):
+    a, b = bearer(lines["a"]), bearer(lines["b"])
+    assert [x["id"] for x in a.get("/api/v1/data-collections/").json()["results"]] == [lines["data_collection"]]
+    assert b.get("/api/v1/data-collections/").json()["results"] == []
+    # B's pipeline sends the same external id (with a session of its own beamline): its own collection,
+    # A's untouched.
+    now = timezone.now()
+    session = f.SessionFactory(
+        proposal_id=lines["proposal"],
+        beamline=lines["B"],
+        start=now - dt.timedelta(hours=1),
+        end=now + dt.timedelta(hours=1),
+    )
+    item = {k: v for k, v in collection_item(None).items() if k != "sample"} | {"session": session.pk}
+    response = b.post("/api/v1/data-collections/", dict(item, number_of_images=99), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["id"] != lines["data_collection"]
+    assert DataCollection.objects.get(pk=lines["data_collection"]).number_of_images == 0
+    assert DataCollection.objects.get(pk=response.json()["id"]).token.name == "MXCuBE MX-1"
+    # A beamline named outright that is not the token's is refused.
+    refused = b.post("/api/v1/data-collections/", dict(item, beamline="MX-3"), format="json")
+    assert refused.status_code == 400 and "beamline" in refused.json()["errors"]
 
 
 def test_a_token_writes_robot_actions_on_its_own_beamline_with_its_name(lines):
