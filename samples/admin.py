@@ -1,9 +1,19 @@
-"""Admin for proteins, containers and samples."""
+"""Admin for proteins, containers, samples and their data (collections and results, read-only)."""
 
 from django.contrib import admin
 
 from lims.admin import AuditedAdmin, ReadOnlyAdmin
 
+from .data.models import (
+    DataCollection,
+    DataCollectionGroup,
+    DownloadCart,
+    ProcessingResult,
+    ProcessingShell,
+    ScreeningResult,
+    ScreeningStrategy,
+    Tag,
+)
 from .models import Container, ContainerHistory, Protein, PuckAudit, RobotAction, Sample, SampleStatusChange
 
 
@@ -87,3 +97,122 @@ class SampleStatusChangeAdmin(ReadOnlyAdmin):
     search_fields = ["sample__name", "sample__pin_code", "detail"]
     date_hierarchy = "at"
     list_select_related = ["sample", "token", "user"]
+
+
+# --- data: written by the pipelines (samples.data.ingest) and the users' actions; read-only here -------------
+
+
+@admin.register(DataCollectionGroup)
+class DataCollectionGroupAdmin(ReadOnlyAdmin):
+    """Groups of collections, made by ingest (one per pipeline group id, or per sample, session and type)."""
+
+    list_display = ["external_id", "experiment_type", "beamline", "proposal", "session", "sample", "created_at"]
+    list_filter = ["beamline", "experiment_type"]
+    search_fields = ["=external_id"]
+    list_select_related = ["beamline", "proposal", "session__proposal", "sample"]
+    show_full_result_count = False
+
+
+class ScreeningInline(admin.TabularInline):
+    model = ScreeningResult
+    extra = 0
+    fields = ["program", "indexing_success", "space_group", "estimated_resolution", "mosaicity", "spots_found"]
+    show_change_link = True
+
+
+class ProcessingInline(admin.TabularInline):
+    model = ProcessingResult
+    extra = 0
+    fields = ["program", "space_group", "cell_a", "cell_b", "cell_c"]
+    show_change_link = True
+
+
+@admin.register(DataCollection)
+class DataCollectionAdmin(ReadOnlyAdmin):
+    """Collections as the pipelines sent them. A million rows: no full count, search on the lower-cased
+    ``search_text`` (trigram-indexed on PostgreSQL) or the exact external id."""
+
+    list_display = [
+        "start_time",
+        "beamline",
+        "proposal",
+        "sample",
+        "directory",
+        "file_template",
+        "status",
+        "number_of_images",
+        "best_resolution",
+        "external_id",
+    ]
+    list_filter = ["beamline", "status", "experiment_type"]
+    search_fields = ["search_text__contains", "=external_id"]
+    list_select_related = ["beamline", "proposal", "sample"]
+    raw_id_fields = ["group", "session", "sample", "protein", "token"]
+    show_full_result_count = False
+    inlines = [ScreeningInline, ProcessingInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # search_text is lower-cased: a plain (indexed) LIKE on the lower-cased term, not UPPER() on both.
+        return super().get_search_results(request, queryset, search_term.lower())
+
+
+class StrategyInline(admin.TabularInline):
+    model = ScreeningStrategy
+    extra = 0
+
+
+@admin.register(ScreeningResult)
+class ScreeningResultAdmin(ReadOnlyAdmin):
+    list_display = ["data_collection", "program", "indexing_success", "space_group", "estimated_resolution"]
+    list_filter = ["program", "indexing_success"]
+    raw_id_fields = ["data_collection"]
+    show_full_result_count = False
+    inlines = [StrategyInline]
+
+
+@admin.register(ScreeningStrategy)
+class ScreeningStrategyAdmin(ReadOnlyAdmin):
+    list_display = ["screening", "phi_start", "phi_end", "oscillation", "completeness", "resolution"]
+    raw_id_fields = ["screening"]
+    show_full_result_count = False
+
+
+class ShellInline(admin.TabularInline):
+    model = ProcessingShell
+    extra = 0
+
+
+@admin.register(ProcessingResult)
+class ProcessingResultAdmin(ReadOnlyAdmin):
+    list_display = ["data_collection", "program", "space_group", "created_at"]
+    list_filter = ["program"]
+    raw_id_fields = ["data_collection"]
+    show_full_result_count = False
+    inlines = [ShellInline]
+
+
+@admin.register(ProcessingShell)
+class ProcessingShellAdmin(ReadOnlyAdmin):
+    list_display = ["processing", "shell", "resolution_low", "resolution_high", "completeness", "cc_half"]
+    list_filter = ["shell"]
+    raw_id_fields = ["processing"]
+    show_full_result_count = False
+
+
+@admin.register(Tag)
+class TagAdmin(ReadOnlyAdmin):
+    """Tags are put on collections by users (samples.data.actions)."""
+
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(DownloadCart)
+class DownloadCartAdmin(ReadOnlyAdmin):
+    """Download carts and the state of their archives (samples.data.cart)."""
+
+    list_display = ["created_at", "user", "status", "files_done", "files_total", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user", "collections"]
