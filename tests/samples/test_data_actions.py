@@ -327,3 +327,16 @@ def test_comment_page(member, outsider, mine):
     assert response["Location"] == f"/data/{mine[0].pk}/"
     mine[0].refresh_from_db()
     assert mine[0].comments == "Good one"
+
+
+def test_the_change_log_partial_shows_who_what_and_the_changes(member, mine):
+    from django.template.loader import render_to_string
+
+    actions.collections_flag(user=member, collections=[mine[0]], flag=Flag.BAD)
+    actions.collections_tag(user=member, collections=[mine[0]], tag="best")
+    html = render_to_string(
+        "samples/data/actions/_change_log.html", {"change_log": actions.collection_change_log(mine[0])}
+    )
+    assert "Flagged bad" in html and "Tagged best" in html and "flags: 0 → 8" in html
+    assert member.get_full_name() in html
+    assert "No changes" in render_to_string("samples/data/actions/_change_log.html", {"change_log": []})
