@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
 app = Celery("lims")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Tasks of packages inside an app (autodiscovery looks for <app>.tasks only).
+app.autodiscover_tasks(["samples.data"])
