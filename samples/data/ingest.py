@@ -27,12 +27,16 @@ moves) are audited by their own services.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from datetime import datetime
 
+import orjson
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Q, Subquery
+from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce, Least
 from django.http import Http404
 from django.utils import timezone
@@ -359,19 +363,89 @@ def ingest_collections(*, principal, items: list, partial: bool = False) -> list
     if errors:
         raise BatchError(errors)
 
-    with transaction.atomic():
-        groups = _groups(rows, errors)
-        if errors:
-            raise BatchError(errors)
+    groups, new_groups = _groups(rows, errors)
+    if errors:
+        raise BatchError(errors)
+    # One statement needs no transaction of its own; new groups and the collections in them go together.
+    with transaction.atomic() if new_groups else contextlib.nullcontext():
+        if new_groups:
+            # A group another request makes at the same moment: the conflict is an update, its id returned.
+            DataCollectionGroup.objects.bulk_create(
+                list(new_groups.values()),
+                update_conflicts=True,
+                unique_fields=["beamline", "external_id"],
+                update_fields=["external_id"],
+            )
+            groups.update({key: group.pk for key, group in new_groups.items()})
         now = timezone.now()
-        objects = []
         for row in rows:
             row["group_id"] = groups[row.pop("group_key")]
-            objects.append(DataCollection(token=token, updated_at=now, **row))
-        DataCollection.objects.bulk_create(
-            objects, update_conflicts=True, unique_fields=["beamline", "external_id"], update_fields=UPSERT_FIELDS
-        )
+            row["token_id"] = token.pk if token is not None else None
+            row["updated_at"] = now
+        return _upsert(rows, now)
+
+
+# Every column but the id, in the table's order: what a new row is inserted with.
+INSERT_COLUMNS = [f for f in DataCollection._meta.concrete_fields if not f.primary_key]
+# What a re-sent item overwrites: the pipeline's fields and the links; never the users' (flags, tags) nor
+# the results' (best_resolution), nor created_at.
+UPDATE_COLUMNS = [f for f in INSERT_COLUMNS if f.name in UPSERT_FIELDS]
+INSERT_DEFAULTS = {"flags": 0, "best_resolution": None}
+INSERT_NAMES = [f.attname for f in INSERT_COLUMNS]
+
+
+def _upsert(rows: list[dict], now) -> list[DataCollection]:
+    """One INSERT ... ON CONFLICT (beamline, external_id) DO UPDATE of every row; the collections, in order.
+
+    On PostgreSQL the rows go as ONE parameter, a JSON array that ``jsonb_to_recordset`` turns into typed
+    rows: the ORM's bulk_create spends ~0.3 s of Python per 1,000 rows preparing 38 values each (and the
+    driver ~0.1 s quoting them), more than PostgreSQL takes to store them. The statement is otherwise the
+    one bulk_create writes. Elsewhere (SQLite), bulk_create itself."""
+    for row in rows:
+        row["created_at"] = now
+        row.update(INSERT_DEFAULTS)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _pg_upsert_sql(), [orjson.dumps([[row[name] for name in INSERT_NAMES] for row in rows]).decode()]
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+        return [_collection(row, pk) for row, pk in zip(rows, ids, strict=True)]
+    objects = [DataCollection(**row) for row in rows]
+    DataCollection.objects.bulk_create(
+        objects, update_conflicts=True, unique_fields=["beamline", "external_id"], update_fields=UPSERT_FIELDS
+    )
     return objects
+
+
+@functools.cache
+def _pg_upsert_sql() -> str:
+    """The upsert of a JSON array of rows (each an array of INSERT_COLUMNS' values), kept in the array's order."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in INSERT_COLUMNS)
+    values = ", ".join(
+        f"(r ->> {n})::{f.db_type(connection)}" if f.get_internal_type() != "JSONField" else f"r -> {n}"
+        for n, f in enumerate(INSERT_COLUMNS)
+    )
+    updates = ", ".join(f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in UPDATE_COLUMNS)
+    return (
+        f"INSERT INTO {quote(DataCollection._meta.db_table)} ({columns})"
+        f" SELECT {values} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS rows(r, n) ORDER BY n"
+        f" ON CONFLICT ({quote('beamline_id')}, {quote('external_id')}) DO UPDATE SET {updates}"
+        f" RETURNING {quote('id')}"
+    )
+
+
+def _collection(row: dict, pk: int) -> DataCollection:
+    """The stored collection of ``row``, built without Model.__init__ (70 ms per 1,000 rows): every column
+    is in ``row``, as ``from_db`` would set them."""
+    collection = DataCollection.__new__(DataCollection)
+    collection.__dict__.update(row)
+    collection.id = pk
+    collection._state = ModelState()
+    collection._state.adding = False
+    collection._state.db = connection.alias
+    return collection
 
 
 def _beamlines(principal, parsed, errors) -> list[int | None]:
@@ -572,8 +646,9 @@ def _running_session(candidates, start, sample, errors) -> dict | None:
     return now_running[0] if now_running else None
 
 
-def _groups(rows, errors) -> dict:
-    """The group of each row, created when new (one per (beamline, external group id)). Two queries at most."""
+def _groups(rows, errors) -> tuple[dict, dict]:
+    """The groups of the rows: ({key: id} of those stored, {key: unsaved group} of the new ones), one per
+    (beamline, external group id). One query."""
     keys = {row["group_key"] for row in rows if row["group_key"][0] != "id"}
     found = {row["group_key"]: row["group_key"][1] for row in rows if row["group_key"][0] == "id"}
     owner: dict = {}
@@ -605,16 +680,7 @@ def _groups(rows, errors) -> dict:
                 sample_id=row["sample_id"],
                 experiment_type=row["experiment_type"],
             )
-    if new and not errors:
-        # A group another request makes at the same moment: the conflict is an update, and its id returned.
-        DataCollectionGroup.objects.bulk_create(
-            list(new.values()),
-            update_conflicts=True,
-            unique_fields=["beamline", "external_id"],
-            update_fields=["external_id"],
-        )
-        found.update({key: group.pk for key, group in new.items()})
-    return found
+    return found, new
 
 
 def collection_update(*, principal, external_id: str, changes: dict, beamline=None) -> DataCollection:
