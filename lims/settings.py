@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "DewarEventKindEnum": "shipping.choices.DewarEventKind",
         "ContainerStatusEnum": "samples.choices.ContainerStatus",
         "SampleStatusEnum": "samples.choices.SampleStatus",
+        "CollectionStatusEnum": "samples.data.choices.CollectionStatus",
         "ProposalKindEnum": "lims.choices.ProposalKind",
     },
 }

@@ -27,6 +27,7 @@ from lims.errors import DomainError
 from lims.models import AuditEntry
 
 from .choices import Flag
+from .ingest import search_text
 from .models import DataCollection, DataCollectionGroup, Tag
 
 TAG_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
@@ -36,14 +37,6 @@ class NotYours(DomainError):
     """A collection or group out of the user's reach: they may change only their proposals' data."""
 
     code = "not_yours"
-
-
-def search_text_for(*, sample_name: str, protein_acronym: str, directory: str, file_template: str) -> str:
-    """The catalogue's search text of a collection: sample name, protein acronym, directory, file template.
-
-    Kept in step with ``samples.data.ingest`` (which writes it on ingest); a move changes the sample.
-    """
-    return " ".join(p for p in (sample_name, protein_acronym, directory, file_template) if p).lower()
 
 
 def editable_by(user) -> QuerySet[DataCollection]:
@@ -180,7 +173,7 @@ def collections_move(*, user, collections: Iterable, group: DataCollectionGroup)
             collection.sample = sample
             collection.protein_id = sample.protein_id if sample else None
             collection.experiment_type = target.experiment_type
-            collection.search_text = search_text_for(
+            collection.search_text = search_text(
                 sample_name=sample.name if sample else "",
                 protein_acronym=sample.protein.acronym if sample else "",
                 directory=collection.directory,

@@ -28,6 +28,7 @@ from lims.services import lab_contact_create, proposal_member_add
 from lims.tokens import api_token_create, hash_key
 from samples.data import actions
 from samples.data.choices import CollectionStatus, ExperimentType, Flag, Shell
+from samples.data.ingest import search_text
 from samples.data.models import (
     DataCollection,
     DataCollectionGroup,
@@ -385,7 +386,7 @@ class DemoData:
             file_template=template,
             first_image=1,
             number_of_images=images,
-            search_text=actions.search_text_for(
+            search_text=search_text(
                 sample_name=sample.name if sample else "",
                 protein_acronym=protein.acronym if protein else "",
                 directory=str(directory),
