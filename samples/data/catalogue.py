@@ -495,14 +495,11 @@ def catalogue_queryset(user, query: CatalogueQuery) -> QuerySet[DataCollection]:
     return query.filter(collection_visible_to(user))
 
 
-def catalogue_page(user, query: CatalogueQuery) -> Page:
-    """One page: the rows (with what the columns show fetched alongside), the bounded count, the cursors.
+def page_queryset(filtered: QuerySet[DataCollection], query: CatalogueQuery) -> QuerySet[DataCollection]:
+    """The rows of the page, in order, from the cursor on (one more than the page, to know if there is a next).
 
-    Queries, whatever the page size: the count, the page, and the tags of the page if a column shows them.
+    Going backwards ("previous"), the order is reversed to start from the cursor; the caller puts it right.
     """
-    filtered = catalogue_queryset(user, query)
-    count, bounded = bounded_count(filtered)
-
     column = COLUMNS[query.sort_key]
     expression = column.sort if not isinstance(column.sort, str) else F(column.sort)
     rows_qs = (
@@ -512,16 +509,26 @@ def catalogue_page(user, query: CatalogueQuery) -> Page:
     )
     if "tags" in query.columns:
         rows_qs = rows_qs.prefetch_related("tags")
-    # Going backwards ("previous"), the order is reversed to start from the cursor, then the page put right.
-    backwards = bool(query.before)
-    descending = query.descending != backwards
+    descending = query.descending != bool(query.before)
     cursor_text = query.before or query.after
     if cursor_text:
         rows_qs = rows_qs.filter(_after(Cursor.decode(cursor_text, query.sort), descending, column.nullable))
     rows_qs = rows_qs.order_by(
         _order(F("sort_value"), descending, column.nullable), F("id").desc() if descending else F("id").asc()
     )
-    rows = list(rows_qs[: query.per_page + 1])
+    return rows_qs[: query.per_page + 1]
+
+
+def catalogue_page(user, query: CatalogueQuery) -> Page:
+    """One page: the rows (with what the columns show fetched alongside), the bounded count, the cursors.
+
+    Queries, whatever the page size: the count, the page, and the tags of the page if a column shows them.
+    """
+    filtered = catalogue_queryset(user, query)
+    count, bounded = bounded_count(filtered)
+    backwards = bool(query.before)
+    rows_qs = page_queryset(filtered, query)
+    rows = list(rows_qs)
     more = len(rows) > query.per_page
     rows = rows[: query.per_page]
     if backwards:

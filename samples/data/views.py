@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from lims.models import Beamline
 from lims.selectors import proposal_visible_to, session_visible_to
@@ -133,6 +135,29 @@ def _cells(row: DataCollection, columns: tuple[str, ...]) -> list[dict]:
     return cells
 
 
+def _row_html(row: DataCollection, cells: list[dict], with_box: bool) -> str:
+    """One table row. Built here rather than by a template include per row: at 50 rows the include was most
+    of the page's time on a busy 2-core server. Every value is escaped."""
+    out = [f'<tr data-id="{row.pk}">']
+    if with_box:
+        out.append(
+            f'<td><input type="checkbox" name="ids" value="{row.pk}" aria-label="Select collection {row.pk}"></td>'
+        )
+    for c in cells:
+        if c.get("status"):
+            inner = f'<span class="status status-{escape(c["status"])}">{escape(c["text"])}</span>'
+        elif c.get("list"):
+            inner = "".join(f'<span class="pill">{escape(item)}</span>' for item in c["list"])
+        elif c["url"]:
+            opens = ' class="open"' if c.get("opens") else ""
+            inner = f'<a href="{escape(c["url"])}"{opens}>{escape(c["text"])}</a>'
+        else:
+            inner = escape(c["text"])
+        out.append(f'<td class="{c["cls"]}">{inner}</td>')
+    out.append("</tr>")
+    return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
+
+
 def _headers(query: CatalogueQuery) -> list[dict]:
     headers = []
     for key in query.columns:
@@ -177,7 +202,8 @@ def catalogue(request):
         {"key": f"{META_PREFIX}{k}", "label": k, "checked": f"{META_PREFIX}{k}" in query.columns, "meta": True}
         for k in page.meta_keys
     ]
-    rows = [{"row": row, "cells": _cells(row, query.columns)} for row in page.rows]
+    bulk_url = _bulk_url()
+    rows = [{"row": row, "html": _row_html(row, _cells(row, query.columns), bool(bulk_url))} for row in page.rows]
     by_id = {r["row"].pk: r for r in rows}
     groups = [
         {"sample": g["sample"], "count": g["count"], "rows": [by_id[row.pk] for row in g["rows"]]} for g in page.groups
@@ -200,7 +226,7 @@ def catalogue(request):
         "flag_values": Flag.choices,
         "page_sizes": PAGE_SIZES,
         "share_url": share,
-        "bulk_url": _bulk_url(),
+        "bulk_url": bulk_url,
         "here": request.get_full_path(),
         "group_url": query.first_page(group="" if query.group else "sample"),
         "reset_url": reverse("data:catalogue"),
