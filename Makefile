@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench install sysdeps-run sysdeps-test lint format migrate demo ci worker clean
+.PHONY: run test bench bench-data install sysdeps-run sysdeps-test lint format migrate demo ci worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: install sysdeps-test
 # Benchmarks print their figures (medians over several runs); each bench/*.py runs on its own.
 bench: install sysdeps-test
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The data issue's figures in one run: ingest, then the catalogue at a million collections (PostgreSQL).
+bench-data: install sysdeps-test
+	@for script in bench/ingest.py bench/catalogue.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: install
 	$(BIN)/ruff check .
