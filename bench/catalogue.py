@@ -318,25 +318,28 @@ def measure(label, port, cookie, paths, clients, seconds, goal_ms):
 
 
 def explain(user_id: int, path: str) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the view's two queries: the bounded count and the page."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements the view runs on the collections table: the candidates
+    with the bounded count, and the page's (by id, or down the sort's index when more than the bound match)."""
     from urllib.parse import urlsplit
 
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.http import QueryDict
+    from django.test.utils import CaptureQueriesContext
 
-    from samples.data.catalogue import COUNT_BOUND, CatalogueQuery, catalogue_queryset, page_queryset
+    from samples.data.catalogue import CatalogueQuery, catalogue_page
 
     user = get_user_model().objects.get(pk=user_id)
     query = CatalogueQuery.parse(QueryDict(urlsplit(path).query))
-    filtered = catalogue_queryset(user, query)
-    count_qs = filtered.order_by()[: COUNT_BOUND + 1].values("id")
-    for label, qs in (("page", page_queryset(filtered, query)), ("bounded count (subquery)", count_qs)):
-        sql, params = qs.query.sql_with_params()
+    with CaptureQueriesContext(connection) as ctx:
+        catalogue_page(user, query)
+    statements = [q["sql"] for q in ctx.captured_queries if '"samples_datacollection"' in q["sql"]]
+    for sql in statements:
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+            # The captured text has its parameters inlined (as PostgreSQL's own quoting gave them).
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
             plan = [row[0] for row in cursor.fetchall()]
-        print(f"  EXPLAIN {label} of {path}:")
+        print(f"  EXPLAIN of {path}: {sql[:110]}...")
         for line in plan:
             print(f"    {line}")
 
@@ -347,12 +350,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--collections", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database (its name is printed)")
+    parser.add_argument("--reuse", metavar="DBNAME", help="measure a database kept by --keep: no seeding, kept")
     args = parser.parse_args()
 
-    if pg("createdb", DB_NAME).returncode != 0:
+    db_name = args.reuse or DB_NAME
+    if not args.reuse and pg("createdb", db_name).returncode != 0:
         print(f"Skipped: cannot create a PostgreSQL database at {PGURL} (set PGURL).")
         return
-    database_url = f"{PGURL}/{DB_NAME}"
+    database_url = f"{PGURL}/{db_name}"
     os.environ["DATABASE_URL"] = database_url
     os.environ["DB_CONN_MAX_AGE"] = "0"
     # The sessions made here are signed in gunicorn's eyes only with its key (start_gunicorn's).
@@ -363,7 +369,21 @@ def main() -> None:
         import _common  # noqa: F401  (Django set up on the throwaway database)
         from django.db import connections
 
-        ids = seed(args.collections)
+        if args.reuse:
+            from django.contrib.auth import get_user_model
+
+            from lims.models import Beamline
+
+            users = get_user_model().objects
+            ids = {
+                "scoped": users.get(username="bench-scoped").pk,
+                "staff": users.get(username="bench-staff").pk,
+                "beamlines": list(
+                    Beamline.objects.filter(name__startswith="MX-").order_by("id").values_list("pk", flat=True)
+                ),
+            }
+        else:
+            ids = seed(args.collections)
         scoped_cookie, staff_cookie = session_cookie(ids["scoped"]), session_cookie(ids["staff"])
         b = ids["beamlines"]
         scoped_paths = [
@@ -442,9 +462,12 @@ def main() -> None:
             pass
         if os.environ.get("STATIC_ROOT", "").startswith(tempfile.gettempdir()):
             shutil.rmtree(os.environ["STATIC_ROOT"], ignore_errors=True)
-        dropped = pg("dropdb", "--if-exists", "--force", DB_NAME)  # gunicorn workers may still hold a connection
-        if dropped.returncode != 0:
-            print(f"  could not drop {DB_NAME}: {dropped.stderr.strip()}")
+        if args.keep or args.reuse:
+            print(f"Kept the database {db_name} (drop it with: dropdb --force {db_name}).")
+        else:
+            dropped = pg("dropdb", "--if-exists", "--force", db_name)  # gunicorn workers may still hold a connection
+            if dropped.returncode != 0:
+                print(f"  could not drop {db_name}: {dropped.stderr.strip()}")
 
 
 if __name__ == "__main__":
