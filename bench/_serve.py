@@ -6,6 +6,7 @@ Django up. Only 127.0.0.1 is ever contacted.
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -78,3 +79,31 @@ def wait_ready(port: int, server: subprocess.Popen, path: str, ready_statuses=(2
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not answer within 30 s")
+
+
+def stop(server: subprocess.Popen | None) -> None:
+    """Stop gunicorn: TERM, then KILL if it does not go within 20 s."""
+    if server is not None and server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+def finish(server: subprocess.Popen | None, db_name: str, *, keep: bool = False) -> None:
+    """The end of a bench: gunicorn stopped, Django's connections closed, the throwaway database dropped."""
+    stop(server)
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # Django may not be set up if seeding never started; the drop below is what matters
+        pass
+    if keep:
+        print(f"Kept the database {db_name} (drop it with: dropdb --force {db_name}).")
+        return
+    dropped = pg("dropdb", "--if-exists", "--force", db_name)  # gunicorn workers may still hold a connection
+    if dropped.returncode != 0:
+        print(f"  could not drop {db_name}: {dropped.stderr.strip()}")

@@ -20,7 +20,6 @@ import argparse
 import http.client
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from _serve import PGURL, ROOT, free_port, percentile, pg, start_gunicorn, wait_ready
+from _serve import PGURL, ROOT, finish, free_port, percentile, pg, start_gunicorn, wait_ready
 
 DB_NAME = f"lims_bench_catalogue_{os.getpid()}"
 PROPOSALS = 200
@@ -447,27 +446,9 @@ def main() -> None:
         print(f"Load average after: {os.getloadavg()[0]:.2f}")
         connections.close_all()
     finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up if seeding never started; the drop below is what matters
-            pass
         if os.environ.get("STATIC_ROOT", "").startswith(tempfile.gettempdir()):
             shutil.rmtree(os.environ["STATIC_ROOT"], ignore_errors=True)
-        if args.keep or args.reuse:
-            print(f"Kept the database {db_name} (drop it with: dropdb --force {db_name}).")
-        else:
-            dropped = pg("dropdb", "--if-exists", "--force", db_name)  # gunicorn workers may still hold a connection
-            if dropped.returncode != 0:
-                print(f"  could not drop {db_name}: {dropped.stderr.strip()}")
+        finish(server, db_name, keep=bool(args.keep or args.reuse))
 
 
 if __name__ == "__main__":

@@ -18,15 +18,13 @@ import http.client
 import json
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from _serve import PGURL, ROOT, free_port, percentile, pg, start_gunicorn, wait_ready
+from _serve import PGURL, ROOT, finish, free_port, percentile, pg, start_gunicorn, wait_ready
 
 try:
     import orjson
@@ -289,22 +287,7 @@ def main() -> None:
         print(f"Load average after: {os.getloadavg()[0]:.2f}")
         connections.close_all()
     finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up if seeding never started; the drop below is what matters
-            pass
-        dropped = pg("dropdb", "--if-exists", DB_NAME)
-        if dropped.returncode != 0:
-            print(f"  could not drop {DB_NAME}: {dropped.stderr.strip()}")
+        finish(server, DB_NAME)
 
 
 if __name__ == "__main__":

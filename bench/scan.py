@@ -17,14 +17,12 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 
-from _serve import PGURL, ROOT, free_port, percentile, pg, start_gunicorn, wait_ready
+from _serve import PGURL, ROOT, finish, free_port, percentile, pg, start_gunicorn, wait_ready
 
 DB_NAME = f"lims_bench_scan_{os.getpid()}"
 DEWARS_PER_SCANNER = 4
@@ -328,22 +326,7 @@ def main() -> None:
         )
         connections.close_all()
     finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up if seeding never started; the drop below is what matters
-            pass
-        dropped = pg("dropdb", "--if-exists", DB_NAME)
-        if dropped.returncode != 0:
-            print(f"  could not drop {DB_NAME}: {dropped.stderr.strip()}")
+        finish(server, DB_NAME)
 
 
 if __name__ == "__main__":

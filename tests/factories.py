@@ -1,6 +1,7 @@
 """factory_boy factories for every model; personas are built from them in conftest.py."""
 
 import datetime as dt
+import itertools
 
 import factory
 from django.contrib.auth import get_user_model
@@ -199,3 +200,60 @@ def at_facility(shipment, *, location=None):
         dewar_receive(dewar=dewar, user=stores, location=location)
     shipment.refresh_from_db()
     return shipment
+
+
+_data_ids = itertools.count(1)
+COLLECTIONS_T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def collection_group(*, proposal, beamline, sample=None, session=None, experiment_type="osc"):
+    """A data collection group, as ingest makes one."""
+    from samples.data.models import DataCollectionGroup
+
+    return DataCollectionGroup.objects.create(
+        proposal=proposal,
+        beamline=beamline,
+        session=session,
+        sample=sample,
+        experiment_type=experiment_type,
+        external_id=f"g{next(_data_ids)}",
+    )
+
+
+def collection(group, **fields):
+    """A collection written as ingest writes one: denormalised from its group and sample, with its search text
+    (``samples.data.ingest.search_text``); ``tags=[names]`` adds tags. Each is an hour older than the last."""
+    from samples.data.choices import CollectionStatus
+    from samples.data.ingest import search_text
+    from samples.data.models import DataCollection, Tag
+
+    n = next(_data_ids)
+    sample = group.sample
+    values = {
+        "group": group,
+        "proposal_id": group.proposal_id,
+        "beamline_id": group.beamline_id,
+        "session_id": group.session_id,
+        "sample": sample,
+        "protein_id": sample.protein_id if sample else None,
+        "experiment_type": group.experiment_type,
+        "external_id": f"dc{n}",
+        "status": CollectionStatus.SUCCESSFUL,
+        "start_time": COLLECTIONS_T0 - dt.timedelta(hours=n),
+        "directory": f"/data/visitor/dc{n}",
+        "file_template": f"x_{n}_####.cbf",
+        "number_of_images": 10,
+        **fields,
+    }
+    tags = values.pop("tags", ())
+    made = DataCollection(**values)
+    made.search_text = search_text(
+        sample_name=sample.name if sample else "",
+        protein_acronym=sample.protein.acronym if sample else "",
+        directory=made.directory,
+        file_template=made.file_template,
+    )
+    made.save()
+    for name in tags:
+        made.tags.add(Tag.objects.get_or_create(name=name)[0])
+    return made

@@ -12,7 +12,6 @@ from samples.data.choices import CollectionStatus, ExperimentType
 from samples.data.models import ScreeningResult
 from samples.models import Sample
 from tests import factories as f
-from tests.samples.test_catalogue import make_collection, make_group
 from tests.test_browser import chromium, screenshot  # noqa: F401 (the fixture)
 
 
@@ -27,18 +26,18 @@ def test_filter_sort_page_and_open_a_collection(chromium, live_server):  # noqa:
     shipment = f.shipment_tree(proposal=proposal, user=alice, samples=2, name="Alice-1")
     s1, s2 = Sample.objects.filter(container__shipment=shipment).order_by("position")
     mx3 = f.BeamlineFactory(name="MX-3")
-    g1 = make_group(proposal=proposal, beamline=mx3, sample=s1)
-    g2 = make_group(proposal=proposal, beamline=mx3, sample=s2, experiment_type=ExperimentType.SCREENING)
+    g1 = f.collection_group(proposal=proposal, beamline=mx3, sample=s1)
+    g2 = f.collection_group(proposal=proposal, beamline=mx3, sample=s2, experiment_type=ExperimentType.SCREENING)
     t0 = dt.datetime(2025, 6, 1, 10, 0, tzinfo=dt.UTC)
     for i in range(60):
-        make_collection(
+        f.collection(
             g1 if i % 2 else g2,
             start_time=t0 - dt.timedelta(minutes=i),
             best_resolution=1.0 + i / 10,
             status=CollectionStatus.FAILED if i % 3 == 0 else CollectionStatus.SUCCESSFUL,
             file_template=f"kin_{i:02d}_####.cbf",
         )
-    best = make_collection(g1, start_time=t0 - dt.timedelta(days=1), best_resolution=0.9, file_template="kin_best.h5")
+    best = f.collection(g1, start_time=t0 - dt.timedelta(days=1), best_resolution=0.9, file_template="kin_best.h5")
     ScreeningResult.objects.create(data_collection=best, program="EDNA", indexing_success=True, space_group="P1")
 
     page = chromium.new_page(viewport={"width": 1400, "height": 900})

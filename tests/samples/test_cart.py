@@ -17,7 +17,6 @@ from samples.data.cart import cart_add, cart_request_build, collection_files, te
 from samples.data.choices import CartStatus
 from samples.data.models import DownloadCart
 from tests import factories as f
-from tests.samples.test_data_actions import make_collection, make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -55,15 +54,15 @@ def on_disk(roots):
 
 @pytest.fixture
 def group(proposal, isara):
-    return make_group(proposal=proposal, beamline=isara)
+    return f.collection_group(proposal=proposal, beamline=isara)
 
 
 @pytest.fixture
 def collections(group, on_disk):
     return [
-        make_collection(group, directory=str(on_disk / "mx2345" / "s1"), file_template="lyso_1_####.cbf"),
+        f.collection(group, directory=str(on_disk / "mx2345" / "s1"), file_template="lyso_1_####.cbf"),
         # Relative to the data root.
-        make_collection(group, directory="mx2345/s2", file_template="thau_master.h5"),
+        f.collection(group, directory="mx2345/s2", file_template="thau_master.h5"),
     ]
 
 
@@ -184,11 +183,11 @@ def test_paths_outside_the_data_root_and_escaping_symlinks_are_refused_and_repor
     # A symlink that stays inside is fine.
     os.symlink(data / "mx2345" / "s1" / "lyso_1_0001.cbf", data / "mx2345" / "s3" / "lyso_9_0003.cbf")
     bad = [
-        make_collection(group, directory=str(tmp / "secret"), file_template="lyso_9_####.cbf"),
-        make_collection(group, directory="mx2345/../../secret", file_template="lyso_9_####.cbf"),
-        make_collection(group, directory="mx2345/escape", file_template="lyso_9_####.cbf"),
-        make_collection(group, directory="mx2345/s3", file_template="lyso_9_####.cbf"),
-        make_collection(group, directory="mx2345/gone", file_template="lyso_9_####.cbf"),
+        f.collection(group, directory=str(tmp / "secret"), file_template="lyso_9_####.cbf"),
+        f.collection(group, directory="mx2345/../../secret", file_template="lyso_9_####.cbf"),
+        f.collection(group, directory="mx2345/escape", file_template="lyso_9_####.cbf"),
+        f.collection(group, directory="mx2345/s3", file_template="lyso_9_####.cbf"),
+        f.collection(group, directory="mx2345/gone", file_template="lyso_9_####.cbf"),
     ]
     cart_add(user=member, collections=[*collections, *bad])
     build(client_of(member), django_capture_on_commit_callbacks)
@@ -212,7 +211,7 @@ def test_paths_outside_the_data_root_and_escaping_symlinks_are_refused_and_repor
 def test_a_cart_with_nothing_under_the_root_fails_with_the_reason(
     member, group, roots, django_capture_on_commit_callbacks
 ):
-    outside = make_collection(group, directory="/etc", file_template="passwd")
+    outside = f.collection(group, directory="/etc", file_template="passwd")
     cart_add(user=member, collections=[outside])
     client = client_of(member)
     assert client.get(reverse("data_actions:cart")).context["refused"]

@@ -25,12 +25,10 @@ from samples.data.catalogue import CatalogueQuery, Cursor, catalogue_page
 from samples.data.choices import CollectionStatus, ExperimentType, Flag, Shell
 from samples.data.models import (
     DataCollection,
-    DataCollectionGroup,
     ProcessingResult,
     ProcessingShell,
     ScreeningResult,
     ScreeningStrategy,
-    Tag,
 )
 from samples.models import Sample
 from tests import factories as f
@@ -38,48 +36,6 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 _ids = itertools.count(1)
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def make_group(*, proposal, beamline, sample=None, session=None, experiment_type=ExperimentType.OSC):
-    return DataCollectionGroup.objects.create(
-        proposal=proposal,
-        beamline=beamline,
-        session=session,
-        sample=sample,
-        experiment_type=experiment_type,
-        external_id=f"g{next(_ids)}",
-    )
-
-
-def make_collection(group, **fields) -> DataCollection:
-    """A collection written as ingest writes one: denormalised from its group and sample, with its search text."""
-    n = next(_ids)
-    sample = group.sample
-    values = {
-        "group": group,
-        "proposal_id": group.proposal_id,
-        "beamline_id": group.beamline_id,
-        "session_id": group.session_id,
-        "sample": sample,
-        "protein_id": sample.protein_id if sample else None,
-        "experiment_type": group.experiment_type,
-        "external_id": f"dc{n}",
-        "status": CollectionStatus.SUCCESSFUL,
-        "start_time": T0 - dt.timedelta(hours=n),
-        "directory": f"/data/visitor/dc{n}",
-        "file_template": f"x_{n}_####.cbf",
-        "number_of_images": 10,
-        **fields,
-    }
-    tags = values.pop("tags", ())
-    collection = DataCollection(**values)
-    acronym = sample.protein.acronym if sample else ""
-    parts = [sample.name if sample else "", acronym, collection.directory, collection.file_template]
-    collection.search_text = " ".join(p for p in parts if p).lower()
-    collection.save()
-    for name in tags:
-        collection.tags.add(Tag.objects.get_or_create(name=name)[0])
-    return collection
 
 
 def client_for(user) -> Client:
@@ -127,21 +83,21 @@ def world(proposal, member, other_proposal, outsider, mx3, mx4, alice_samples):
     """Alice's six collections on two samples and two beamlines, Charlie's two."""
     s1, s2, _ = alice_samples
     session = f.SessionFactory(proposal=proposal, beamline=mx3, start=T0 - dt.timedelta(days=2))
-    g1 = make_group(proposal=proposal, beamline=mx3, sample=s1, session=session)
-    g2 = make_group(proposal=proposal, beamline=mx4, sample=s2, experiment_type=ExperimentType.SCREENING)
+    g1 = f.collection_group(proposal=proposal, beamline=mx3, sample=s1, session=session)
+    g2 = f.collection_group(proposal=proposal, beamline=mx4, sample=s2, experiment_type=ExperimentType.SCREENING)
     c = {}
-    c["a"] = make_collection(g1, best_resolution=1.5, flags=Flag.BAD, tags=["best"], metadata={"ligand": "ATP"})
-    c["b"] = make_collection(g1, best_resolution=2.5, status=CollectionStatus.FAILED, number_of_images=3600)
-    c["c"] = make_collection(g1, best_resolution=None, flags=Flag.ALIGNMENT | Flag.CALIBRATION, metadata={"dose": 2})
-    c["d"] = make_collection(g2, best_resolution=3.1, tags=["best", "soak"], start_time=T0 - dt.timedelta(days=40))
-    c["e"] = make_collection(g2, best_resolution=1.9, status=CollectionStatus.ABORTED, directory="/data/Lyso/run")
-    c["f"] = make_collection(g2, best_resolution=2.0, flags=Flag.MEASUREMENT, file_template="Thaumatin_1_master.h5")
+    c["a"] = f.collection(g1, best_resolution=1.5, flags=Flag.BAD, tags=["best"], metadata={"ligand": "ATP"})
+    c["b"] = f.collection(g1, best_resolution=2.5, status=CollectionStatus.FAILED, number_of_images=3600)
+    c["c"] = f.collection(g1, best_resolution=None, flags=Flag.ALIGNMENT | Flag.CALIBRATION, metadata={"dose": 2})
+    c["d"] = f.collection(g2, best_resolution=3.1, tags=["best", "soak"], start_time=T0 - dt.timedelta(days=40))
+    c["e"] = f.collection(g2, best_resolution=1.9, status=CollectionStatus.ABORTED, directory="/data/Lyso/run")
+    c["f"] = f.collection(g2, best_resolution=2.0, flags=Flag.MEASUREMENT, file_template="Thaumatin_1_master.h5")
     other_sample = f.SampleFactory(
         container__dewar__shipment__proposal=other_proposal, name="charlies-xtal", protein__acronym="SECRET"
     )
-    og = make_group(proposal=other_proposal, beamline=mx3, sample=other_sample)
-    c["x"] = make_collection(og, best_resolution=1.2)
-    c["y"] = make_collection(og, best_resolution=1.3)
+    og = f.collection_group(proposal=other_proposal, beamline=mx3, sample=other_sample)
+    c["x"] = f.collection(og, best_resolution=1.2)
+    c["y"] = f.collection(og, best_resolution=1.3)
     return c
 
 
@@ -191,10 +147,10 @@ def test_filters_by_proposal_session_sample_and_protein(world, member, proposal,
 
 
 def test_the_date_range_is_whole_days_in_the_facility_time_zone(member, proposal, mx3):
-    group = make_group(proposal=proposal, beamline=mx3)
+    group = f.collection_group(proposal=proposal, beamline=mx3)
     tz = timezone.get_current_timezone()
-    late = make_collection(group, start_time=dt.datetime(2024, 5, 1, 23, 59, tzinfo=tz))
-    early = make_collection(group, start_time=dt.datetime(2024, 5, 2, 0, 0, tzinfo=tz))
+    late = f.collection(group, start_time=dt.datetime(2024, 5, 1, 23, 59, tzinfo=tz))
+    early = f.collection(group, start_time=dt.datetime(2024, 5, 2, 0, 0, tzinfo=tz))
     assert ids(run(member, **{"from": "2024-05-01", "to": "2024-05-01"})) == [late.pk]
     assert ids(run(member, **{"from": "2024-05-02", "to": "2024-05-02"})) == [early.pk]
 
@@ -257,13 +213,13 @@ def test_keyset_pages_cover_every_row_once_forwards_and_back(
 ):
     """The same pages whichever way PostgreSQL finds them: the top of the candidates (no more than the bound),
     down the sort's index (more), a search's look down the index, and a search's top of every match."""
-    groups = [make_group(proposal=proposal, beamline=mx3, sample=s) for s in alice_samples] + [
-        make_group(proposal=proposal, beamline=mx3)
+    groups = [f.collection_group(proposal=proposal, beamline=mx3, sample=s) for s in alice_samples] + [
+        f.collection_group(proposal=proposal, beamline=mx3)
     ]
     same_time = T0 - dt.timedelta(days=1)
     for i in range(57):
         # Ties in the sort value (same start, same resolution) and empty values: the id breaks them.
-        make_collection(
+        f.collection(
             groups[i % 4],
             start_time=same_time if i % 5 == 0 else T0 - dt.timedelta(minutes=i),
             best_resolution=None if i % 7 == 0 else round(1 + (i % 6) * 0.5, 1),
@@ -448,9 +404,9 @@ def _queries(client, url) -> int:
 
 
 def test_the_catalogue_query_count_does_not_grow_with_the_page(member, proposal, mx3, alice_samples):
-    groups = [make_group(proposal=proposal, beamline=mx3, sample=s) for s in alice_samples]
+    groups = [f.collection_group(proposal=proposal, beamline=mx3, sample=s) for s in alice_samples]
     for i in range(60):
-        make_collection(groups[i % 3], tags=["t1", "t2"] if i % 2 else [], metadata={"k": i})
+        f.collection(groups[i % 3], tags=["t1", "t2"] if i % 2 else [], metadata={"k": i})
     client = client_for(member)
     cols = "&col=start_time&col=sample&col=protein&col=session&col=tags&col=meta.k&group=sample"
     small = _queries(client, "/data/?n=25" + cols)
@@ -464,13 +420,13 @@ def test_the_catalogue_query_count_does_not_grow_with_the_page(member, proposal,
 
 def test_the_sample_page_query_count_does_not_grow_with_its_collections(member, proposal, mx3, alice_samples):
     sample = alice_samples[0]
-    group = make_group(proposal=proposal, beamline=mx3, sample=sample)
+    group = f.collection_group(proposal=proposal, beamline=mx3, sample=sample)
     client = client_for(member)
     url = reverse("beamline:sample", args=[sample.pk])
 
     def add(n):
         for _ in range(n):
-            c = make_collection(group)
+            c = f.collection(group)
             s = ScreeningResult.objects.create(data_collection=c, program="EDNA", indexing_success=True)
             ScreeningStrategy.objects.create(screening=s, phi_start=0, phi_end=90)
             p = ProcessingResult.objects.create(data_collection=c, program="autoPROC")
@@ -569,7 +525,7 @@ def test_the_collection_page_query_count_is_constant(detailed, member, world):
     for i in range(5):
         p = ProcessingResult.objects.create(data_collection=detailed, program=f"p{i}")
         ProcessingShell.objects.create(processing=p, shell=Shell.OVERALL, resolution_high=2)
-        make_collection(detailed.group)
+        f.collection(detailed.group)
     assert _queries(client, f"/data/{detailed.pk}/") == before
 
 

@@ -3,59 +3,23 @@
 Personas: Alice (member of mx2345), Charlie (member of another proposal), beamline staff, anonymous.
 """
 
-import datetime as dt
 import itertools
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from lims.errors import DomainError
 from lims.models import AuditEntry
 from samples.data import actions
 from samples.data.choices import ExperimentType, Flag
-from samples.data.models import DataCollection, DataCollectionGroup, Tag
+from samples.data.models import DataCollection, Tag
 from samples.models import Sample
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 _ids = itertools.count(1)
-
-
-def make_group(*, proposal, beamline, sample=None, session=None, experiment_type=ExperimentType.OSC):
-    return DataCollectionGroup.objects.create(
-        proposal=proposal,
-        beamline=beamline,
-        session=session,
-        sample=sample,
-        experiment_type=experiment_type,
-        external_id=f"g{next(_ids)}",
-    )
-
-
-def make_collection(group, **fields) -> DataCollection:
-    """A collection written as ingest writes one: denormalised from its group and sample."""
-    n = next(_ids)
-    sample = group.sample
-    values = {
-        "group": group,
-        "proposal_id": group.proposal_id,
-        "beamline_id": group.beamline_id,
-        "session_id": group.session_id,
-        "sample": sample,
-        "protein_id": sample.protein_id if sample else None,
-        "experiment_type": group.experiment_type,
-        "external_id": f"dc{n}",
-        "status": "successful",
-        "start_time": timezone.now() - dt.timedelta(minutes=n),
-        "directory": f"/data/mx2345/dc{n}",
-        "file_template": f"x_{n}_####.cbf",
-        "number_of_images": 10,
-        **fields,
-    }
-    return DataCollection.objects.create(**values)
 
 
 @pytest.fixture
@@ -67,20 +31,22 @@ def samples(proposal, member):
 @pytest.fixture
 def groups(proposal, isara, samples):
     session = f.SessionFactory(proposal=proposal, beamline=isara)
-    first = make_group(proposal=proposal, beamline=isara, sample=samples[0], session=session)
-    second = make_group(proposal=proposal, beamline=isara, sample=samples[1], experiment_type=ExperimentType.SCREENING)
+    first = f.collection_group(proposal=proposal, beamline=isara, sample=samples[0], session=session)
+    second = f.collection_group(
+        proposal=proposal, beamline=isara, sample=samples[1], experiment_type=ExperimentType.SCREENING
+    )
     return first, second
 
 
 @pytest.fixture
 def mine(groups):
-    return [make_collection(groups[0]) for _ in range(3)]
+    return [f.collection(groups[0]) for _ in range(3)]
 
 
 @pytest.fixture
 def theirs(other_proposal, isara):
-    group = make_group(proposal=other_proposal, beamline=isara)
-    return [make_collection(group, flags=Flag.BAD)]
+    group = f.collection_group(proposal=other_proposal, beamline=isara)
+    return [f.collection(group, flags=Flag.BAD)]
 
 
 def dc_entries():
@@ -193,7 +159,7 @@ def test_move_into_another_proposals_group_is_refused_whole(member, admin_user, 
 
 
 def test_move_to_a_group_on_another_beamline_is_refused(member, proposal, mine):
-    elsewhere = make_group(proposal=proposal, beamline=f.BeamlineFactory(name="MX-1"))
+    elsewhere = f.collection_group(proposal=proposal, beamline=f.BeamlineFactory(name="MX-1"))
     with pytest.raises(DomainError) as refused:
         actions.collections_move(user=member, collections=mine, group=elsewhere)
     assert refused.value.code == "other_beamline"
