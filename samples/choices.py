@@ -72,3 +72,37 @@ class RobotActionStatus(models.TextChoices):
     WARNING = "WARNING", "Warning"
     EPICSFAIL = "EPICSFAIL", "EPICS failure"
     COMMANDNOTSENT = "COMMANDNOTSENT", "Command not sent"
+
+
+class MailinRequest(models.TextChoices):
+    """What a mail-in client wants done with a sample."""
+
+    SCREEN = "screen", "Screen only"
+    SCREEN_COLLECT = "screen_collect", "Screen, and collect if it diffracts better than a given resolution"
+    DATASET = "dataset", "Collect a full data set"
+
+
+class DatasetKind(models.TextChoices):
+    NATIVE = "native", "Native"
+    SAD = "sad", "SAD"
+    MAD = "mad", "MAD"
+
+
+class MailinState(models.TextChoices):
+    """Where the operator is with a mail-in sample."""
+
+    WAITING = "waiting", "Waiting"
+    SCREENED = "screened", "Screened"
+    COLLECTED = "collected", "Collected"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+# Request fields of a mail-in sample, as the registration form, the sheet and the API carry them.
+MAILIN_REQUEST_FIELDS = (
+    "mailin_request",
+    "mailin_dataset_kind",
+    "mailin_collect_better_than",
+    "mailin_priority",
+    "mailin_comments",
+)

@@ -14,7 +14,10 @@ from .choices import (
     MAX_OTHER_CAPACITY,
     ContainerStatus,
     ContainerType,
+    DatasetKind,
     ExperimentKind,
+    MailinRequest,
+    MailinState,
     RobotActionStatus,
     RobotActionType,
     SampleStatus,
@@ -180,6 +183,22 @@ class Sample(models.Model):
     holder_length = models.FloatField("holder length (mm)", null=True, blank=True, validators=positive)
     smiles = models.CharField("ligand SMILES", max_length=400, blank=True)
     comments = models.TextField(blank=True)
+    # Mail-in: what the client wants done (anomalous_scatterer and required_resolution above serve it too),
+    # and where the operator is with it. Empty on samples of other proposals.
+    mailin_request = models.CharField("request", max_length=20, choices=MailinRequest.choices, blank=True)
+    mailin_dataset_kind = models.CharField("data set", max_length=10, choices=DatasetKind.choices, blank=True)
+    mailin_collect_better_than = models.FloatField(
+        "collect if better than (Å)", null=True, blank=True, validators=positive
+    )
+    mailin_priority = models.PositiveSmallIntegerField(
+        "priority", default=3, validators=[MinValueValidator(1), MaxValueValidator(5)], help_text="1 = most urgent."
+    )
+    mailin_comments = models.TextField("request comments", blank=True)
+    mailin_state = models.CharField(
+        "operator state", max_length=10, choices=MailinState.choices, default=MailinState.WAITING
+    )
+    mailin_state_reason = models.CharField("reason", max_length=255, blank=True)
+    mailin_notes = models.TextField("operator notes", blank=True)
 
     class Meta:
         ordering = ["container", "position"]
@@ -196,6 +215,9 @@ class Sample(models.Model):
                 name="sample_position_range",
             ),
             models.CheckConstraint(condition=Q(name__regex=SAMPLE_NAME_REGEX), name="sample_name_charset"),
+            models.CheckConstraint(
+                condition=Q(mailin_priority__gte=1) & Q(mailin_priority__lte=5), name="sample_mailin_priority_range"
+            ),
         ]
         indexes = [models.Index(fields=["pin_code"], name="sample_pin_code_idx")]
 
@@ -213,8 +235,24 @@ class Sample(models.Model):
             errors["protein"] = "This protein belongs to another proposal."
         if self.pin_code == "":
             self.pin_code = None
+        errors.update(self.mailin_request_errors())
         if errors:
             raise ValidationError(errors)
+
+    def mailin_request_errors(self) -> dict:
+        """What is wrong with the mail-in request (empty when there is none, or it is sound)."""
+        errors = {}
+        if not self.mailin_request:
+            return errors
+        if self.mailin_request == MailinRequest.SCREEN_COLLECT and not self.mailin_collect_better_than:
+            errors["mailin_collect_better_than"] = "Give the resolution (Å) below which the sample is collected."
+        if self.mailin_request == MailinRequest.DATASET and not self.mailin_dataset_kind:
+            errors["mailin_dataset_kind"] = "Say which data set: native, SAD or MAD."
+        if self.mailin_dataset_kind in (DatasetKind.SAD, DatasetKind.MAD) and not self.anomalous_scatterer:
+            errors["anomalous_scatterer"] = (
+                f"A {self.get_mailin_dataset_kind_display()} data set needs the anomalous scatterer (e.g. Se)."
+            )
+        return errors
 
 
 class PuckAudit(models.Model):
@@ -318,6 +356,26 @@ class SampleStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sample_id} {self.previous} → {self.status}"
+
+
+class ShipmentReport(models.Model):
+    """A version of a mail-in shipment's result report (``samples.mailin``); earlier versions are kept."""
+
+    shipment = models.ForeignKey("shipping.Shipment", on_delete=models.CASCADE, related_name="reports")
+    version = models.PositiveSmallIntegerField()
+    pdf = models.FileField(upload_to="reports/%Y/%m/")
+    size = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    emailed_to = models.TextField(blank=True, help_text="The addresses the link went to, one a line.")
+    note = models.CharField(max_length=255, blank=True, help_text="Why this version was issued.")
+
+    class Meta:
+        ordering = ["shipment", "-version"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "version"], name="report_version_unique")]
+
+    def __str__(self) -> str:
+        return f"Report v{self.version} of {self.shipment}"
 
 
 # The data a beamline records on samples lives in its own module; imported here so that Django finds it.

@@ -80,6 +80,8 @@ class Shipment(models.Model):
     return_courier_account = models.CharField(max_length=45, blank=True)
     safety_level = models.CharField(max_length=10, choices=SafetyLevel.choices, default=SafetyLevel.GREEN)
     comments = models.TextField(blank=True)
+    # Mail-in: when the operator marked the work on this shipment complete (the report is then delivered).
+    mailin_completed_at = models.DateTimeField("mail-in work completed", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
