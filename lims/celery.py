@@ -10,4 +10,4 @@ app = Celery("lims")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Tasks of packages inside an app (autodiscovery looks for <app>.tasks only).
-app.autodiscover_tasks(["samples.data"])
+app.autodiscover_tasks(["samples.data", "samples.mailin"])

@@ -1,0 +1,5 @@
+"""The mail-in operator's pages, mounted at /mailin/."""
+
+app_name = "mailin"
+
+urlpatterns = []
