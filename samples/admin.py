@@ -14,7 +14,16 @@ from .data.models import (
     ScreeningStrategy,
     Tag,
 )
-from .models import Container, ContainerHistory, Protein, PuckAudit, RobotAction, Sample, SampleStatusChange
+from .models import (
+    Container,
+    ContainerHistory,
+    Protein,
+    PuckAudit,
+    RobotAction,
+    Sample,
+    SampleStatusChange,
+    ShipmentReport,
+)
 
 
 @admin.register(Protein)
@@ -216,3 +225,13 @@ class DownloadCartAdmin(ReadOnlyAdmin):
     search_fields = ["user__username"]
     list_select_related = ["user"]
     raw_id_fields = ["user", "collections"]
+
+
+@admin.register(ShipmentReport)
+class ShipmentReportAdmin(ReadOnlyAdmin):
+    """Versions of mail-in result reports, issued by ``samples.mailin.delivery`` only: read-only here."""
+
+    list_display = ["shipment", "version", "created_at", "created_by", "size", "note"]
+    search_fields = ["shipment__name", "shipment__proposal__number", "note"]
+    date_hierarchy = "created_at"
+    list_select_related = ["shipment__proposal", "created_by"]

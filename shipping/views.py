@@ -83,8 +83,20 @@ def shipment_page(request, pk: int):
             "events": sorted((e for d in dewars for e in d.events.all()), key=lambda e: (e.at, e.pk)),
             "audit": shipment_audit_entries(shipment),
             "editable": _editable(shipment, request.user),
+            **_mailin_reports(shipment, request.user),
         },
     )
+
+
+def _mailin_reports(shipment, user) -> dict:
+    """A mail-in shipment's result report versions the user may see, and whether they may (re)issue them."""
+    if not shipment.proposal.mail_in:
+        return {}
+    from samples.mailin.delivery import may_operate
+    from samples.mailin.selectors import report_visible_to
+
+    reports = report_visible_to(user).filter(shipment=shipment).select_related("created_by").order_by("-version")
+    return {"mailin": True, "reports": list(reports), "reports_operator": may_operate(user)}
 
 
 def _status_change(request, pk: int, service, done: str):

@@ -23,14 +23,16 @@ def test_demo_loads_the_facility_and_one_shipment_and_is_idempotent(capsys):
     assert Location.objects.filter(kind="stores").exists()
     assert set(Proposal.objects.values_list("kind", flat=True)) == {"academic", "industrial"}
     assert Proposal.objects.get(kind="industrial").mail_in
-    shipment = Shipment.objects.get()
+    shipment = Shipment.objects.get(proposal__code="mx")
     assert Dewar.objects.filter(shipment=shipment).count() == 2
     assert Container.objects.filter(shipment=shipment).count() == 4
     assert Sample.objects.filter(container__shipment=shipment).count() == 40
     assert shipment.proposal.memberships.filter(user__username="alice").exists()
     # Sent, so that stores can scan its dewars in; the logins say which barcodes to scan.
     assert shipment.status == "sent"
-    assert set(Dewar.objects.values_list("status", flat=True)) == {"in_transit_to_facility"}
+    assert set(Dewar.objects.filter(shipment=shipment).values_list("status", flat=True)) == {"in_transit_to_facility"}
+    # And in1001's mail-in shipment, already at the facility (see the mail-in walkthrough below).
+    assert Shipment.objects.get(proposal__code="in").status == "at_facility"
     assert "DS000001" in out or Dewar.objects.first().barcode in out
 
 
@@ -50,7 +52,9 @@ def test_demo_has_a_session_running_now_on_mx3_and_a_working_beamline_token(caps
     assert timezone.localtime(running.start).date() == timezone.localdate()
     assert running.end - running.start == timezone.timedelta(days=3)
     # The demo dewars are booked on it, and still on their way: stores receive them first.
-    assert set(Dewar.objects.values_list("session", flat=True)) == {running.pk}
+    assert set(Dewar.objects.filter(shipment__proposal=running.proposal).values_list("session", flat=True)) == {
+        running.pk
+    }
 
     assert "lims_demo_mx3_beamline_token" in out
     token = ApiToken.objects.get()
@@ -71,7 +75,7 @@ def test_demo_walkthrough_stores_receive_then_beamline_staff_assign_by_position_
 
     call_command("load_demo", quiet_logins=True)
     users = get_user_model().objects
-    for dewar in Dewar.objects.all():
+    for dewar in Dewar.objects.filter(shipment__proposal__code="mx"):
         dewar_receive(dewar=dewar, user=users.get(username="stores"))
     puck = Container.objects.get(barcode="UNI0001")
     staff = api_as(users.get(username="beamline"))
@@ -179,3 +183,59 @@ def test_the_cart_builds_on_the_demo_data(demo_data_root, django_capture_on_comm
     assert any(n.endswith("_master.h5") for n in names) and any(n.endswith("_0001.cbf") for n in names)
     assert f"/data/cart/{cart.pk}/download/" in mail.outbox[0].body
     assert client.get(f"/data/cart/{cart.pk}/download/").status_code == 200
+
+
+def test_demo_mailin_walkthrough_operator_completes_and_carol_downloads_the_report(
+    demo_data_root, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    import re
+    import shutil
+    import subprocess
+
+    from django.contrib.auth import get_user_model
+    from django.core import mail
+    from django.test import Client
+    from django.urls import reverse
+
+    from samples.models import ShipmentReport
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("load_demo", quiet_logins=True)
+    call_command("load_demo", quiet_logins=True)  # made once
+    users = get_user_model().objects
+    shipment = Shipment.objects.get(proposal__code="in")
+    samples = Sample.objects.filter(container__shipment=shipment)
+    assert set(samples.values_list("mailin_state", flat=True)) == {"screened", "collected", "failed", "skipped"}
+    assert set(samples.values_list("mailin_request", flat=True)) == {"screen", "screen_collect", "dataset"}
+    assert samples.filter(mailin_dataset_kind="sad", anomalous_scatterer="Se").exists()
+    assert samples.filter(data_collections__processings__isnull=False).count() >= 2
+    assert shipment.mailin_completed_at is None
+
+    operator = Client()
+    operator.force_login(users.get(username="operator"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator.post(reverse("mailin_reports:complete", args=[shipment.pk]))
+    assert response.status_code == 302
+    report = ShipmentReport.objects.get(shipment=shipment)
+    assert any("carol@pharma.example.com" in m.to for m in mail.outbox)
+
+    carol = Client()
+    carol.force_login(users.get(username="carol"))
+    page = carol.get(reverse("shipping:detail", args=[shipment.pk])).content.decode()
+    url = reverse("mailin_reports:download", args=[report.pk])
+    assert url in page
+    response = carol.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    pdf = b"".join(response.streaming_content)
+    if shutil.which("pdftotext"):
+        text = re.sub(
+            r"[ \t]+",
+            " ",
+            subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True).stdout.decode(),
+        )
+        assert "KRAS-mi-01" in text and "Skipped: Empty pin" in text and "Data set: SAD (Se)" in text
+    # Alice (academic proposal) and the stores do not reach it.
+    for name in ("alice", "stores"):
+        other = Client()
+        other.force_login(users.get(username=name))
+        assert other.get(url).status_code == 404

@@ -40,11 +40,32 @@ from samples.data.models import (
 from samples.models import Protein, Sample
 from shipping.choices import DewarStatus
 from shipping.models import Dewar, Location, Shipment
-from shipping.services import shipment_create, shipment_send
+from shipping.services import dewar_receive, shipment_create, shipment_send
 
 DEFAULT_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 # The demo's groups and collections carry this prefix in their (pipeline) external id: made once.
 DEMO_PREFIX = "demo-"
+MAILIN_SHIPMENT = "KRAS-mailin-1"
+# The mail-in demo's pins: request fields, the operator's state, reason and notes, what results they have.
+MAILIN_SAMPLES = [
+    ({"mailin_request": "screen", "mailin_priority": 2}, "screened", "", "Diffracts to 1.9 Å; no ice.", "screen"),
+    (
+        {"mailin_request": "screen_collect", "mailin_collect_better_than": 2.0, "mailin_priority": 1},
+        "collected",
+        "",
+        "Screened at 1.8 Å, better than asked: full data set collected.",
+        "fragment",
+    ),
+    (
+        {"mailin_request": "dataset", "mailin_dataset_kind": "sad", "anomalous_scatterer": "Se", "mailin_priority": 1},
+        "collected",
+        "",
+        "Se edge scan, SAD at the peak (0.9792 Å).",
+        "sad",
+    ),
+    ({"mailin_request": "dataset", "mailin_dataset_kind": "native"}, "failed", "No diffraction", "", "failed"),
+    ({"mailin_request": "screen", "mailin_priority": 5}, "skipped", "Empty pin: no crystal in the loop", "", None),
+]
 
 
 class Command(BaseCommand):
@@ -68,6 +89,8 @@ class Command(BaseCommand):
         self._shipments(data, users, proposals, locations)
         # After the shipments: their dewars are booked on the proposal's first session, the running one.
         self._data(users, beamlines, proposals)
+        # The mail-in client's shipment, at the facility with the operator's work done: to complete and report.
+        self._mailin(users, proposals, locations)
         if not quiet_logins:
             self._print_logins(data)
 
@@ -264,6 +287,93 @@ class Command(BaseCommand):
             made = DemoData(session).in1001(Protein.objects.get_or_create(proposal=industrial, acronym="KRAS")[0])
             if carol is not None:
                 actions.collections_tag(user=carol, collections=made["fragments"][:2], tag="hit")
+
+    def _mailin(self, users, proposals, locations) -> None:
+        """in1001's mail-in shipment, at the facility: its pins carry the client's requests and the operator's
+        states (screened, collected, failed, skipped), with results (the demo fragment collections go on two
+        of them). Its work is NOT marked complete: in ``make run`` the operator does it, carol downloads."""
+        proposal, carol = proposals.get("in1001"), users.get("carol")
+        if (
+            proposal is None
+            or carol is None
+            or Shipment.objects.filter(proposal=proposal, name=MAILIN_SHIPMENT).exists()
+        ):
+            return
+        contact = LabContact.objects.filter(proposal=proposal).order_by("id").first()
+        stores_user = get_user_model().objects.filter(groups__name=FacilityRole.STORES).order_by("id").first()
+        location = next((loc for loc in locations.values() if loc.kind == "stores"), None)
+        if contact is None or stores_user is None:
+            return
+        samples = [
+            {
+                "position": n,
+                "name": f"KRAS-mi-{n:02d}",
+                "protein_acronym": "KRAS",
+                "pin_code": f"DEMOMI{n:04d}",
+                "required_resolution": 2.5,
+            }
+            for n in range(1, len(MAILIN_SAMPLES) + 1)
+        ]
+        shipment = shipment_create(
+            proposal=proposal,
+            user=carol,
+            data={
+                "name": MAILIN_SHIPMENT,
+                "sending_contact": contact,
+                "return_contact": contact,
+                "expected_arrival": timezone.localdate() - dt.timedelta(days=3),
+                "return_courier": contact.default_courier or "FedEx",
+                "return_courier_account": contact.courier_account,
+                "safety_level": "green",
+                "comments": "Demo mail-in shipment: five pins of KRAS fragment soaks for the facility to measure.",
+                "dewars": [
+                    {
+                        "name": "Pharma-1",
+                        "customs_value": "500.00",
+                        "transport_value": "3000.00",
+                        "courier_to_facility": "FedEx",
+                        "tracking_to_facility": "FX778899001",
+                        "containers": [{"name": "MI-1", "container_type": "unipuck", "samples": samples}],
+                    }
+                ],
+            },
+        )
+        shipment_send(shipment=shipment, user=carol)
+        for dewar in shipment.dewars.order_by("id"):
+            dewar_receive(dewar=dewar, user=stores_user, location=location)
+        pins = list(Sample.objects.filter(container__shipment=shipment).select_related("protein").order_by("position"))
+        session = (
+            Session.objects.filter(proposal=proposal, end__lt=timezone.now()).order_by("-start").first()
+            or proposal.sessions.order_by("start").first()
+        )
+        fragments = list(
+            DataCollection.objects.filter(proposal=proposal, sample__isnull=True, external_id__startswith=DEMO_PREFIX)
+            .select_related("group")
+            .order_by("start_time")
+        )
+        data = DemoData(session) if session is not None else None
+        if data is not None:
+            data.serial = 100  # after in1001's first collections: external ids stay unique
+        for sample, (fields, state, reason, notes, results) in zip(pins, MAILIN_SAMPLES, strict=False):
+            for key, value in {**fields, "mailin_state": state, "mailin_state_reason": reason}.items():
+                setattr(sample, key, value)
+            sample.mailin_notes = notes
+            sample.save()
+            if data is None or results is None:
+                continue
+            if results == "fragment" and len(fragments) >= 2:
+                # The demo's first fragment screening and data set were this pin's: put them on it.
+                for dc in fragments[:2]:
+                    DataCollection.objects.filter(pk=dc.pk).update(sample=sample, protein=sample.protein)
+                    DataCollectionGroup.objects.filter(pk=dc.group_id).update(sample=sample)
+                continue
+            screening = data.group(ExperimentType.SCREENING, sample)
+            shot = data.collection(screening, name=sample.name, run=1, images=2, h5=False)
+            data.screening(shot, resolution=1.9 if results != "failed" else 9.0, ok=results != "failed")
+            if results == "sad":
+                sad = data.group(ExperimentType.SAD, sample)
+                dc = data.collection(sad, name=f"{sample.name}_se", run=2, images=3600, h5=True, wavelength=0.9792)
+                data.processing(dc, high=2.05, programs=("autoPROC",))
 
     def _print_logins(self, data) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo logins (password for all: {})".format(data["password"])))

@@ -1,0 +1,466 @@
+"""The result report of a mail-in shipment as PDF: cover, summary of every sample, one section per sample.
+
+    render_report(shipment) -> bytes
+
+Everything the report prints is read in a handful of queries (``load_shipment``: the shipment with its
+proposal and contacts, dewars with their events and sessions, samples with their collections, screenings,
+strategies, processings and shells prefetched), so drawing never waits on the database. Times are in the
+facility's time zone. Every page carries "page n of m" and a confidentiality line: the report of an
+industrial client is for its proposal's members only.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from samples.choices import DatasetKind, MailinRequest, MailinState
+from samples.data.choices import Shell
+from samples.data.models import DataCollection, ProcessingResult, ScreeningResult
+from samples.models import Sample
+from shipping.choices import DewarStatus
+from shipping.models import Shipment
+from shipping.pdf.common import BOLD, FONT, font_for
+
+MARGIN = 15 * mm
+SIZE = 8
+RULE = colors.Color(0.75, 0.75, 0.75)
+HEAD_BACKGROUND = colors.Color(0.92, 0.92, 0.95)
+STATE_COLOURS = {
+    MailinState.COLLECTED: colors.Color(0.85, 0.95, 0.85),
+    MailinState.SCREENED: colors.Color(0.88, 0.92, 1),
+    MailinState.FAILED: colors.Color(1, 0.88, 0.88),
+    MailinState.SKIPPED: colors.Color(0.94, 0.94, 0.94),
+}
+THUMBNAIL_WIDTH = 60 * mm
+ARRIVED = {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE}
+
+TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=18, leading=22, spaceAfter=6 * mm)
+HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=5 * mm, spaceAfter=2 * mm)
+SUBHEADING = ParagraphStyle("sub", fontName=BOLD, fontSize=9, leading=11, spaceBefore=2 * mm, spaceAfter=1 * mm)
+BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=11.5)
+SMALL = ParagraphStyle("small", fontName=FONT, fontSize=SIZE, leading=10)
+
+
+def load_shipment(shipment_or_pk) -> Shipment:
+    """The shipment with everything the report prints, in eight queries whatever its size."""
+    pk = getattr(shipment_or_pk, "pk", shipment_or_pk)
+    collections = DataCollection.objects.select_related("beamline").order_by("start_time", "id")
+    collections = collections.prefetch_related(
+        Prefetch("screenings", ScreeningResult.objects.prefetch_related("strategies")),
+        Prefetch("processings", ProcessingResult.objects.prefetch_related("shells")),
+    )
+    samples = Sample.objects.select_related("container", "protein").order_by("container__name", "position")
+    return (
+        Shipment.objects.select_related("proposal", "sending_contact", "return_contact")
+        .prefetch_related(
+            "dewars__events",
+            "dewars__session__beamline",
+            Prefetch("containers__samples", samples),
+            Prefetch("containers__samples__data_collections", collections),
+        )
+        .get(pk=pk)
+    )
+
+
+# --- what is printed ------------------------------------------------------------------------------------
+
+
+def _f(value, fmt: str = "{:.2f}", unit: str = "") -> str:
+    return "—" if value is None else fmt.format(value) + unit
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def _cell(result) -> str:
+    values = (result.cell_a, result.cell_b, result.cell_c, result.cell_alpha, result.cell_beta, result.cell_gamma)
+    if any(v is None for v in values):
+        return "—"
+    return "{:.1f} {:.1f} {:.1f} / {:.0f} {:.0f} {:.0f}".format(*values)
+
+
+def request_text(sample: Sample) -> str:
+    """ "Screen only", "Screen; collect if better than 2.0 Å", "Data set: SAD (Se)" ..."""
+    if not sample.mailin_request:
+        return "—"
+    if sample.mailin_request == MailinRequest.SCREEN:
+        text = "Screen only"
+    elif sample.mailin_request == MailinRequest.SCREEN_COLLECT:
+        text = f"Screen; collect if better than {_f(sample.mailin_collect_better_than, '{:g}', ' Å')}"
+    else:
+        kind = sample.get_mailin_dataset_kind_display() or "data set"
+        text = f"Data set: {kind}"
+        if sample.mailin_dataset_kind in (DatasetKind.SAD, DatasetKind.MAD) and sample.anomalous_scatterer:
+            text += f" ({sample.anomalous_scatterer})"
+    if sample.required_resolution:
+        text += f", needs {sample.required_resolution:g} Å"
+    return text
+
+
+def outcome_text(sample: Sample) -> str:
+    text = sample.get_mailin_state_display()
+    return f"{text}: {sample.mailin_state_reason}" if sample.mailin_state_reason else text
+
+
+class SampleResults:
+    """A sample's collections and the best figures among them, read from the prefetched rows."""
+
+    def __init__(self, sample: Sample):
+        self.sample = sample
+        self.collections = list(sample.data_collections.all())
+        self.screenings = [(dc, s) for dc in self.collections for s in dc.screenings.all()]
+        self.processings = [
+            (dc, p, {sh.shell: sh for sh in p.shells.all()}) for dc in self.collections for p in dc.processings.all()
+        ]
+        self.best_processing = min(
+            (entry for entry in self.processings if Shell.OVERALL in entry[2]),
+            key=lambda entry: entry[2][Shell.OVERALL].resolution_high or 99,
+            default=None,
+        )
+        indexed = [s for _, s in self.screenings if s.indexing_success]
+        self.best_screening = min(indexed, key=lambda s: s.estimated_resolution or 99, default=None)
+        resolutions = [dc.best_resolution for dc in self.collections if dc.best_resolution is not None]
+        self.best_resolution = min(resolutions, default=None)
+
+    def summary_row(self) -> list[str]:
+        sample = self.sample
+        processing = self.best_processing
+        screening = self.best_screening
+        source = processing[1] if processing else screening
+        overall = processing[2][Shell.OVERALL] if processing else None
+        return [
+            f"{sample.container.name}:{sample.position}\n{sample.name}",
+            request_text(sample),
+            outcome_text(sample),
+            _f(self.best_resolution, unit=" Å"),
+            source.space_group or "—" if source else "—",
+            _cell(source).replace(" / ", "\n") if source else "—",
+            _f(screening.mosaicity if screening else None, "{:.2f}", "°"),
+            _f(overall.completeness if overall else None, "{:.1f}", " %"),
+            _f(overall.i_sigma if overall else None, "{:.1f}"),
+        ]
+
+
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    text = escape(text).replace("\n", "<br/>")
+    if font_for(text, style.fontName) != style.fontName:
+        style = ParagraphStyle(style.name + "-u", parent=style, fontName=font_for(text, style.fontName))
+    return Paragraph(text, style)
+
+
+def _table(rows: list[list], widths_mm: tuple, *, head: bool = True, extra=()) -> Table:
+    table = Table(rows, colWidths=[w * mm for w in widths_mm], repeatRows=1 if head else 0, hAlign="LEFT")
+    commands = [
+        ("FONT", (0, 0), (-1, -1), FONT, SIZE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("GRID", (0, 0), (-1, -1), 0.25, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    if head:
+        commands += [("FONT", (0, 0), (-1, 0), BOLD, SIZE), ("BACKGROUND", (0, 0), (-1, 0), HEAD_BACKGROUND)]
+    table.setStyle(TableStyle(commands + list(extra)))
+    return table
+
+
+def _facts(pairs: list[tuple[str, str]]) -> Table:
+    rows = [[label, _para(value or "—", BODY)] for label, value in pairs]
+    table = Table(rows, colWidths=[45 * mm, 135 * mm], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (0, -1), BOLD, 9),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _contact(card) -> str:
+    if card is None:
+        return "—"
+    return f"{card.name}, {card.lab_name}\n{card.email} · {card.telephone}"
+
+
+def _thumbnail(dc: DataCollection):
+    """The collection's thumbnail as a flowable, when the file is under DATA_ROOT and readable."""
+    if not dc.thumbnail_path:
+        return None
+    root = Path(settings.DATA_ROOT).resolve()
+    path = Path(dc.thumbnail_path)
+    path = (path if path.is_absolute() else root / path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    try:
+        image = Image(str(path))
+        ratio = image.imageHeight / image.imageWidth if image.imageWidth else 1
+        image.drawWidth, image.drawHeight = THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * ratio
+        image.hAlign = "LEFT"
+        return image
+    except Exception:  # a broken image file must not stop the report
+        return None
+
+
+def _sample_section(results: SampleResults) -> list:
+    sample = results.sample
+    state_colour = STATE_COLOURS.get(sample.mailin_state)
+    head = _table(
+        [
+            ["Request", request_text(sample), "Priority", str(sample.mailin_priority)],
+            ["Outcome", outcome_text(sample), "Best resolution", _f(results.best_resolution, unit=" Å")],
+        ],
+        (22, 88, 30, 40),
+        head=False,
+        extra=[("FONT", (0, 0), (0, -1), BOLD, SIZE), ("FONT", (2, 0), (2, -1), BOLD, SIZE)]
+        + ([("BACKGROUND", (1, 1), (1, 1), state_colour)] if state_colour else []),
+    )
+    protein = sample.protein.acronym if sample.protein_id else ""
+    story = [
+        KeepTogether(
+            [
+                _para(f"{sample.name} · {sample.container.name} position {sample.position}", HEADING),
+                _para(f"Protein {protein}" + (f" · pin {sample.pin_code}" if sample.pin_code else ""), SMALL),
+                Spacer(1, 1.5 * mm),
+                head,
+            ]
+        )
+    ]
+    if sample.mailin_comments:
+        story.append(_para(f"Client's comments: {sample.mailin_comments}", SMALL))
+    if results.screenings:
+        story.append(_para("Screening", SUBHEADING))
+        rows = [["Program", "Indexed", "Space group", "Cell (Å / °)", "Mosaicity", "Est. res.", "Spots", "Comments"]]
+        for _, s in results.screenings:
+            rows.append(
+                [
+                    s.program,
+                    "yes" if s.indexing_success else "no",
+                    s.space_group or "—",
+                    _cell(s),
+                    _f(s.mosaicity, unit="°"),
+                    _f(s.estimated_resolution, unit=" Å"),
+                    _f(s.spots_found, "{}"),
+                    _para(s.comments, SMALL) if s.comments else "",
+                ]
+            )
+        story.append(_table(rows, (18, 13, 19, 46, 16, 16, 12, 40)))
+        strategies = [(s, st) for _, s in results.screenings for st in s.strategies.all()]
+        if strategies:
+            story.append(_para("Strategy", SUBHEADING))
+            rows = [
+                [
+                    "Program",
+                    "φ start–end (°)",
+                    "Oscillation (°)",
+                    "Exposure (s)",
+                    "Completeness",
+                    "Multiplicity",
+                    "Resolution",
+                ]
+            ]
+            for s, st in strategies:
+                rows.append(
+                    [
+                        s.program,
+                        f"{_f(st.phi_start, '{:g}')}–{_f(st.phi_end, '{:g}')}",
+                        _f(st.oscillation, "{:g}"),
+                        _f(st.exposure_time, "{:g}"),
+                        _f(st.completeness, "{:.1f}", " %"),
+                        _f(st.multiplicity, "{:.1f}"),
+                        _f(st.resolution, unit=" Å"),
+                    ]
+                )
+            story.append(_table(rows, (22, 28, 24, 22, 26, 24, 24)))
+    if results.collections:
+        story.append(_para("Collections", SUBHEADING))
+        rows = [["Start", "Beamline", "Type", "Status", "Images", "λ (Å)", "Exposure", "Transm.", "Files"]]
+        for dc in results.collections:
+            rows.append(
+                [
+                    _when(dc.start_time),
+                    dc.beamline.name,
+                    dc.get_experiment_type_display(),
+                    dc.get_status_display(),
+                    str(dc.number_of_images),
+                    _f(dc.wavelength, "{:.4f}"),
+                    _f(dc.exposure_time, "{:g}", " s"),
+                    _f(dc.transmission, "{:g}", " %"),
+                    _para(dc.file_template, SMALL),
+                ]
+            )
+        story.append(_table(rows, (24, 14, 18, 17, 13, 14, 15, 14, 51)))
+    if results.processings:
+        story.append(_para("Processing", SUBHEADING))
+        rows = [
+            [
+                "Program",
+                "Space group",
+                "Cell (Å / °)",
+                "Shell",
+                "Resolution (Å)",
+                "Compl.",
+                "Mult.",
+                "I/σ",
+                "Rmerge",
+                "CC½",
+            ]
+        ]
+        for _, p, shells in results.processings:
+            for key in (Shell.OVERALL, Shell.INNER, Shell.OUTER):
+                sh = shells.get(key)
+                if sh is None:
+                    continue
+                first = key == Shell.OVERALL
+                rows.append(
+                    [
+                        p.program if first else "",
+                        p.space_group if first else "",
+                        _cell(p) if first else "",
+                        sh.get_shell_display(),
+                        f"{_f(sh.resolution_low)}–{_f(sh.resolution_high)}",
+                        _f(sh.completeness, "{:.1f}", " %"),
+                        _f(sh.multiplicity, "{:.1f}"),
+                        _f(sh.i_sigma, "{:.1f}"),
+                        _f(sh.r_merge, "{:.3f}"),
+                        _f(sh.cc_half, "{:.3f}"),
+                    ]
+                )
+        story.append(_table(rows, (18, 17, 42, 13, 22, 15, 11, 11, 15, 14)))
+    thumbnails = [image for image in (_thumbnail(dc) for dc in results.collections) if image is not None]
+    if thumbnails:
+        story.append(_para("Thumbnail", SUBHEADING))
+        story.append(thumbnails[0])
+    if sample.mailin_notes:
+        story.append(_para("Operator notes", SUBHEADING))
+        story.append(_para(sample.mailin_notes, BODY))
+    if not (results.collections or sample.mailin_notes):
+        story.append(Spacer(1, 1 * mm))
+        story.append(_para("No data were collected on this sample.", SMALL))
+    return story
+
+
+def _story(shipment: Shipment, samples: list[Sample]) -> list:
+    proposal = shipment.proposal
+    dewars = list(shipment.dewars.all())
+    arrivals = [e.at for d in dewars for e in d.events.all() if e.status in ARRIVED]
+    beamlines = sorted(
+        {dc.beamline.name for s in samples for dc in s.data_collections.all()}
+        | {d.session.beamline.name for d in dewars if d.session_id}
+    )
+    results = [SampleResults(s) for s in samples]
+    counts = {state.label: sum(1 for s in samples if s.mailin_state == state) for state in MailinState}
+    story = [
+        _para(f"{settings.FACILITY_NAME} · mail-in result report", TITLE),
+        _facts(
+            [
+                ("Client", f"{proposal.name} · {proposal.title}"),
+                ("Proposal", f"{proposal.name} ({proposal.get_kind_display()})"),
+                ("Lab contact", _contact(shipment.sending_contact)),
+                *(
+                    [("Return contact", _contact(shipment.return_contact))]
+                    if shipment.return_contact_id and shipment.return_contact_id != shipment.sending_contact_id
+                    else []
+                ),
+                ("Shipment", f"{shipment.name} · {len(dewars)} dewar(s), {len(samples)} sample(s)"),
+                ("Sent", _when(shipment.sent_at)),
+                ("Arrival at the facility", _when(min(arrivals)) if arrivals else "—"),
+                ("Work completed", _when(shipment.mailin_completed_at)),
+                ("Beamline(s)", ", ".join(beamlines) or "—"),
+                ("Samples", ", ".join(f"{n} {label.lower()}" for label, n in counts.items() if n) or "none"),
+                ("Report printed", _when(timezone.now()) + f" ({settings.TIME_ZONE})"),
+            ]
+        ),
+        _para("Summary", HEADING),
+    ]
+    rows = [["Sample", "Request", "Outcome", "Best res.", "Space group", "Cell (Å / °)", "Mosaic.", "Compl.", "I/σ"]]
+    extra = []
+    for index, r in enumerate(results, start=1):
+        rows.append([_para(text, SMALL) if i in (1, 2) else text for i, text in enumerate(r.summary_row())])
+        colour = STATE_COLOURS.get(r.sample.mailin_state)
+        if colour:
+            extra.append(("BACKGROUND", (2, index), (2, index), colour))
+    story.append(_table(rows, (27, 38, 30, 15, 16, 22, 12, 12, 9), extra=extra))
+    for r in results:
+        story += _sample_section(r)
+    return story
+
+
+def _numbered_canvas(footer: str, confidential: str):
+    """A canvas holding its pages back until the end, to print "page n of m" and the confidentiality line."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._held = []
+
+        def showPage(self):
+            self._held.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._held)
+            for number, state in enumerate(self._held, start=1):
+                self.__dict__.update(state)
+                self._footer(number, total)
+                super().showPage()
+            super().save()
+
+        def _footer(self, number: int, total: int):
+            width, height = self._pagesize
+            self.saveState()
+            self.setFillGray(0.35)
+            self.setFont(font_for(confidential, BOLD), 7)
+            self.drawCentredString(width / 2, height - 9 * mm, confidential)
+            self.setFont(font_for(footer, FONT), 7)
+            self.drawString(MARGIN, 8 * mm, footer)
+            self.drawRightString(width - MARGIN, 8 * mm, f"page {number} of {total}")
+            self.restoreState()
+
+    return NumberedCanvas
+
+
+def confidentiality_line(shipment: Shipment) -> str:
+    return (
+        f"CONFIDENTIAL — for the members of proposal {shipment.proposal.name} only; "
+        f"not to be passed on without the client's consent."
+    )
+
+
+def render_report(shipment) -> bytes:
+    """The report of ``shipment`` (an instance or a pk) as PDF bytes, A4 (Letter when labels are on Letter)."""
+    shipment = load_shipment(shipment)
+    samples = [s for c in shipment.containers.all() for s in c.samples.all()]
+    samples.sort(key=lambda s: (s.container.name, s.position))
+    buffer = BytesIO()
+    pagesize = LETTER if str(settings.LABEL_PAGE_SIZE).upper() == "LETTER" else A4
+    title = f"Mail-in report · {shipment.proposal.name} · {shipment.name}"
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=pagesize,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author=settings.FACILITY_NAME,
+        creator="MX LIMS",
+        pageCompression=1,
+    )
+    footer = f"{settings.FACILITY_NAME} · mail-in report · {shipment.proposal.name} · {shipment.name}"
+    document.build(_story(shipment, samples), canvasmaker=_numbered_canvas(footer, confidentiality_line(shipment)))
+    return buffer.getvalue()
