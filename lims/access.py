@@ -5,9 +5,9 @@ Users see what belongs to the proposals they are members of; facility staff (the
 in the queryset, so views answer 404 and never confirm that it exists.
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from .choices import FacilityRole
+from .choices import FacilityRole, ProposalKind
 
 STAFF_ROLES = frozenset(FacilityRole.values)
 
@@ -58,6 +58,39 @@ def scope(queryset: QuerySet, user, proposal_path: str) -> QuerySet:
         return queryset.none()
     if is_facility_staff(user):
         return queryset
+    field = f"{proposal_path}__id__in" if proposal_path else "id__in"
+    return queryset.filter(**{field: member_proposal_ids(user)})
+
+
+def sees_confidential(user) -> bool:
+    """Admins and mail-in operators see industrial proposals' data; no other role and no token does."""
+    if getattr(user, "is_machine", False):
+        return False
+    return has_role(user, FacilityRole.ADMIN, FacilityRole.MAILIN_OPERATOR)
+
+
+def scope_confidential(queryset: QuerySet, user, proposal_path: str) -> QuerySet:
+    """``scope()`` for a proposal's DATA (collections, groups, result reports): industrial proposals' are
+    confidential, visible only to their members, mail-in operators and admins.
+
+    Members see their proposals' (industrial or not); admins and mail-in operators every proposal's; other
+    facility staff (stores, beamline staff, local contacts) every proposal's but the industrial ones; an API
+    token nothing of an industrial proposal (what else it sees is its selector's business: this only
+    excludes, so a beamline selector keeps its beamline filter).
+    """
+    kind = f"{proposal_path}__kind" if proposal_path else "kind"
+    if getattr(user, "is_machine", False):
+        if not getattr(user, "is_active", False):
+            return queryset.none()
+        return queryset.exclude(**{kind: ProposalKind.INDUSTRIAL})
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if sees_confidential(user):
+        return queryset
+    if is_facility_staff(user):
+        field = f"{proposal_path}__id__in" if proposal_path else "id__in"
+        # Staff without the confidential roles: every academic proposal's, and their own industrial ones.
+        return queryset.exclude(Q(**{kind: ProposalKind.INDUSTRIAL}) & ~Q(**{field: member_proposal_ids(user)}))
     field = f"{proposal_path}__id__in" if proposal_path else "id__in"
     return queryset.filter(**{field: member_proposal_ids(user)})
 

@@ -3,7 +3,7 @@ from django.conf import settings
 
 def facility(request):
     """The facility's name on every page; ``MAY_SCAN`` and ``MAY_SEE_CHANGERS``: whether the nav shows
-    the stores pages and the beamlines' sample changers."""
+    the stores pages and the beamlines' sample changers; ``MAY_WORK_MAILIN``: the mail-in queue."""
 
     # Called only when a template asks, and the roles are cached on the user by then on most pages.
     def may_scan():
@@ -17,4 +17,14 @@ def facility(request):
 
         return has_role(request.user, FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
 
-    return {"FACILITY_NAME": settings.FACILITY_NAME, "MAY_SCAN": may_scan, "MAY_SEE_CHANGERS": may_see_changers}
+    def may_work_mailin():
+        from samples.mailin.services import may_operate
+
+        return may_operate(request.user)
+
+    return {
+        "FACILITY_NAME": settings.FACILITY_NAME,
+        "MAY_SCAN": may_scan,
+        "MAY_SEE_CHANGERS": may_see_changers,
+        "MAY_WORK_MAILIN": may_work_mailin,
+    }

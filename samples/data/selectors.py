@@ -1,8 +1,10 @@
-"""Who sees which data: members their proposals', staff all, a beamline's API token its beamline's."""
+"""Who sees which data: members their proposals', staff all but industrial proposals' (confidential: only
+their members, mail-in operators and admins, ``lims.access.scope_confidential``), a beamline's API token its
+beamline's, never an industrial proposal's."""
 
 from django.db.models import QuerySet
 
-from lims.access import scope
+from lims.access import scope_confidential
 
 from .models import DataCollection, DataCollectionGroup
 
@@ -10,12 +12,20 @@ from .models import DataCollection, DataCollectionGroup
 def collection_visible_to(user) -> QuerySet[DataCollection]:
     collections = DataCollection.objects.all()
     if getattr(user, "is_machine", False):
-        return collections.filter(beamline_id=user.beamline_id)
-    return scope(collections, user, "proposal")
+        collections = collections.filter(beamline_id=user.beamline_id)
+    return scope_confidential(collections, user, "proposal")
 
 
 def group_visible_to(user) -> QuerySet[DataCollectionGroup]:
     groups = DataCollectionGroup.objects.all()
     if getattr(user, "is_machine", False):
-        return groups.filter(beamline_id=user.beamline_id)
-    return scope(groups, user, "proposal")
+        groups = groups.filter(beamline_id=user.beamline_id)
+    return scope_confidential(groups, user, "proposal")
+
+
+def collection_writable_by(principal) -> QuerySet[DataCollection]:
+    """The collections a beamline's API token may attach results to: its beamline's, industrial proposals'
+    included (ingest writes what it cannot read back). For people, what they see."""
+    if getattr(principal, "is_machine", False):
+        return DataCollection.objects.filter(beamline_id=principal.beamline_id)
+    return collection_visible_to(principal)
