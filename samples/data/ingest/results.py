@@ -15,7 +15,7 @@ from ..models import (
     ScreeningResult,
     ScreeningStrategy,
 )
-from ..selectors import collection_visible_to
+from ..selectors import collection_writable_by
 from .collections import _beamlines
 from .values import MAX_BATCH, REQUIRED, BatchError, _beamline_ref, _boolean, _choice, _float, _id, _int, _text
 
@@ -139,7 +139,7 @@ def _collections_of(principal, refs, errors) -> list[int | None]:
     by_id, by_key = {}, {}
     if ids or keys:
         for pk, beamline_id, external_id in (
-            collection_visible_to(principal).filter(query).order_by().values_list("pk", "beamline_id", "external_id")
+            collection_writable_by(principal).filter(query).order_by().values_list("pk", "beamline_id", "external_id")
         ):
             by_id[pk] = pk
             by_key[beamline_id, external_id] = pk
