@@ -22,27 +22,17 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from lims.access import has_role
-from lims.choices import FacilityRole
 from lims.errors import DomainError
 from samples.models import ShipmentReport
 from shipping.choices import ShipmentStatus
 from shipping.models import Shipment
 
 from .report import render_report
+from .services import may_operate
 
 ATTACH_LIMIT = 2 * 1024 * 1024  # a PDF under 2 MB goes with the email; a larger one is a link only
-OPERATOR_ROLES = (FacilityRole.MAILIN_OPERATOR, FacilityRole.ADMIN)
 # A shipment's work can be completed once its dewars are with the facility (and still, when on its way back).
 COMPLETABLE = (ShipmentStatus.AT_FACILITY, ShipmentStatus.PROCESSING, ShipmentStatus.RETURNED, ShipmentStatus.CLOSED)
-
-
-def may_operate(user) -> bool:
-    return (
-        getattr(user, "is_authenticated", False)
-        and not getattr(user, "is_machine", False)
-        and has_role(user, *OPERATOR_ROLES)
-    )
 
 
 def _check(shipment: Shipment, user) -> None:

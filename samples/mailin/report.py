@@ -25,13 +25,15 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from samples.choices import DatasetKind, MailinRequest, MailinState
+from samples.choices import MailinState
 from samples.data.choices import Shell
 from samples.data.models import DataCollection, ProcessingResult, ScreeningResult
 from samples.models import Sample
 from shipping.choices import DewarStatus
 from shipping.models import Shipment
 from shipping.pdf.common import BOLD, FONT, font_for
+
+from . import selectors
 
 MARGIN = 15 * mm
 SIZE = 8
@@ -93,21 +95,9 @@ def _cell(result) -> str:
 
 
 def request_text(sample: Sample) -> str:
-    """ "Screen only", "Screen; collect if better than 2.0 Å", "Data set: SAD (Se)" ..."""
-    if not sample.mailin_request:
-        return "—"
-    if sample.mailin_request == MailinRequest.SCREEN:
-        text = "Screen only"
-    elif sample.mailin_request == MailinRequest.SCREEN_COLLECT:
-        text = f"Screen; collect if better than {_f(sample.mailin_collect_better_than, '{:g}', ' Å')}"
-    else:
-        kind = sample.get_mailin_dataset_kind_display() or "data set"
-        text = f"Data set: {kind}"
-        if sample.mailin_dataset_kind in (DatasetKind.SAD, DatasetKind.MAD) and sample.anomalous_scatterer:
-            text += f" ({sample.anomalous_scatterer})"
-    if sample.required_resolution:
-        text += f", needs {sample.required_resolution:g} Å"
-    return text
+    """The request as the queue words it (``selectors.request_text``), capitalised for the report; "—" if none."""
+    text = selectors.request_text(sample)
+    return text[:1].upper() + text[1:] if text else "—"
 
 
 def outcome_text(sample: Sample) -> str:

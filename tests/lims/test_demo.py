@@ -233,7 +233,7 @@ def test_demo_mailin_walkthrough_operator_completes_and_carol_downloads_the_repo
             " ",
             subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True).stdout.decode(),
         )
-        assert "KRAS-mi-01" in text and "Skipped: Empty pin" in text and "Data set: SAD (Se)" in text
+        assert "KRAS-mi-01" in text and "Skipped: Empty pin" in text and "SAD data set, Se" in text
     # Alice (academic proposal) and the stores do not reach it.
     for name in ("alice", "stores"):
         other = Client()

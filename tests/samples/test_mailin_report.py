@@ -202,9 +202,9 @@ def test_the_report_prints_every_sample_its_request_outcome_and_results(mailin, 
     assert "Arrival at the facility" in text
     for needle in (
         "Screen only",
-        "Data set: SAD (Se)",
-        "Screen; collect if better than 2 Å",
-        "Data set: Native",
+        "SAD data set, Se",
+        "Screen, collect if better than 2.0 Å",
+        "Native data set",
         "Screened",
         "Collected",
         "Failed: No diffraction",
