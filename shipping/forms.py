@@ -5,6 +5,10 @@ rows in the browser: "name" (the shipment), "d-0-name" (dewar 0), "d-0-c-1-name"
 "d-0-c-1-s-3-name" (position 3 of that puck). ``ShipmentForm`` turns the POST into the nested dict of
 shipping.services, calls the service, and puts the service's errors, keyed by paths such as
 "dewars.0.containers.1.samples.2.name", back beside the inputs they are about.
+
+On a mail-in proposal each position also has a line of its own for the client's request (``REQUEST``:
+what to do, which data set, the resolution to collect at, the anomalous scatterer, priority, comments),
+with each message beside its input; other proposals never see nor send those fields.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from lims.forms import LabContactForm
 from lims.models import LabContact
 from lims.selectors import lab_contact_visible_to, local_contact_list, session_visible_to
 from lims.services import lab_contact_create
-from samples.choices import CONTAINER_CAPACITY, ContainerType, ExperimentKind
+from samples.choices import CONTAINER_CAPACITY, ContainerType, DatasetKind, ExperimentKind, MailinRequest
 
 from .choices import SafetyLevel
 from .models import Shipment
@@ -106,7 +110,23 @@ SAMPLE_MORE = (
     Spec("holder_length", "Holder length (mm)", NUMBER),
     Spec("smiles", "Ligand SMILES"),
 )
-SAMPLE_ALL = SAMPLE + SAMPLE_MORE
+# A mail-in proposal's request, on a line of its own under each position (the anomalous scatterer moves
+# there from "more": a SAD or MAD data set needs it).
+REQUEST = (
+    Spec("mailin_request", "Request", SELECT, "w-req"),
+    Spec("mailin_dataset_kind", "Data set", SELECT),
+    Spec("mailin_collect_better_than", "Collect if better than (Å)", NUMBER, "narrow"),
+    Spec("anomalous_scatterer", "Anomalous scatterer", TEXT, "narrow"),
+    Spec("mailin_priority", "Priority (1 = most urgent)", SELECT, "narrow"),
+    Spec("mailin_comments", "Request comments", TEXT, "wide"),
+)
+_MORE_FIELDS = {s.field for s in SAMPLE_MORE}
+MAILIN_ONLY = tuple(s for s in REQUEST if s.field not in _MORE_FIELDS)
+SAMPLE_MORE_MAILIN = tuple(s for s in SAMPLE_MORE if s.field not in {r.field for r in REQUEST})
+SAMPLE_PLAIN = SAMPLE + SAMPLE_MORE
+SAMPLE_ALL = SAMPLE_PLAIN + MAILIN_ONLY
+# What a new position shows before the user picks anything.
+DEFAULTS = {"mailin_request": MailinRequest.SCREEN, "mailin_priority": "3"}
 
 # Fields whose empty input means "no value" (None) rather than an empty string.
 NULLABLE = {
@@ -119,7 +139,13 @@ NULLABLE = {
 }
 # Values a blank grid row or puck still carries because a select always has one.
 # (None: the field never makes a row or puck count as filled in; capacity follows the type.)
-IDLE = {"experiment_kind": {"", ExperimentKind.DEFAULT}, "container_type": None, "capacity": None}
+IDLE = {
+    "experiment_kind": {"", ExperimentKind.DEFAULT},
+    "container_type": None,
+    "capacity": None,
+    "mailin_request": {"", MailinRequest.SCREEN},
+    "mailin_priority": {"", DEFAULTS["mailin_priority"]},
+}
 
 FOREIGN_KEYS = {"delivery_location", "session", "local_contact"}
 
@@ -155,6 +181,11 @@ class Input:
     @property
     def css(self) -> str:
         return self.spec.css
+
+    @property
+    def idle(self) -> str:
+        """The value a select shows on an untouched position (the browser does not send such a row)."""
+        return str(DEFAULTS.get(self.spec.field, ""))
 
 
 def _text(value) -> str:
@@ -206,7 +237,12 @@ class Row:
 
     @property
     def more(self) -> list[Input]:
-        return self._inputs(SAMPLE_MORE)
+        return self._inputs(SAMPLE_MORE_MAILIN if self.form.mail_in else SAMPLE_MORE)
+
+    @property
+    def request(self) -> list[Input]:
+        """The mail-in request's inputs (none for other proposals); messages beside each input."""
+        return self._inputs(REQUEST) if self.form.mail_in else []
 
     @property
     def errors(self) -> list[str]:
@@ -310,6 +346,7 @@ class ShipmentForm:
 
     def __init__(self, *, proposal, user, shipment: Shipment | None = None, data=None):
         self.proposal, self.user, self.shipment = proposal, user, shipment
+        self.mail_in = bool(proposal.mail_in)
         self.bound = data is not None
         self.errors: dict[str, list[str]] = {}
         self.top_errors: list[str] = []
@@ -357,6 +394,9 @@ class ShipmentForm:
             ),
             "container_type": tuple(ContainerType.choices),
             "experiment_kind": tuple(ExperimentKind.choices),
+            "mailin_request": tuple(MailinRequest.choices),
+            "mailin_dataset_kind": (("", "—"), *DatasetKind.choices),
+            "mailin_priority": tuple((str(n), str(n) + (" (most urgent)" if n == 1 else "")) for n in range(1, 6)),
         }
 
     def _from_shipment(self, shipment: Shipment | None):
@@ -414,9 +454,8 @@ class ShipmentForm:
 
     def input(self, prefix: str, spec: Spec, values: dict) -> Input:
         name = prefix + spec.field
-        return Input(
-            name, spec, values.get(spec.field, ""), self.choices.get(spec.field, ()), self.errors.get(name, [])
-        )
+        value = values.get(spec.field) or str(DEFAULTS.get(spec.field, ""))
+        return Input(name, spec, value, self.choices.get(spec.field, ()), self.errors.get(name, []))
 
     @property
     def header(self) -> dict[str, Input]:
@@ -488,7 +527,7 @@ class ShipmentForm:
                     if row.is_blank:
                         continue
                     paths[f"{c_path}samples.{len(c_item['samples'])}."] = row.prefix
-                    s_item = self._item(row.values, SAMPLE_ALL, row.prefix)
+                    s_item = self._item(row.values, self.sample_specs, row.prefix)
                     s_item["position"] = row.position
                     c_item["samples"].append(s_item)
                 item["containers"].append(c_item)
@@ -571,6 +610,11 @@ class ShipmentForm:
     @property
     def sample_columns(self) -> tuple[Spec, ...]:
         return SAMPLE
+
+    @property
+    def sample_specs(self) -> tuple[Spec, ...]:
+        """The fields a position sends to the service: the request's too on a mail-in proposal."""
+        return SAMPLE_ALL if self.mail_in else SAMPLE_PLAIN
 
     @property
     def summary(self) -> list[tuple[str, str, str]]:

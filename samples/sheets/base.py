@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..choices import ContainerType, ExperimentKind
+from ..choices import ContainerType, DatasetKind, ExperimentKind, MailinRequest
 
 
 @dataclass
@@ -67,11 +67,43 @@ COLUMNS: tuple[Column, ...] = (
     Column("Experiment kind", "experiment_kind", ("experiment type", "experiment", "kind of experiment"), width=18),
     Column("Required resolution", "required_resolution", ("resolution", "req resolution"), width=19),
     Column("Comments", "comments", ("comment", "remarks", "notes"), width=30),
+    Column("Anomalous scatterer", "anomalous_scatterer", ("scatterer", "heavy atom", "anomalous atom"), width=10),
+    # A mail-in proposal's request (other proposals leave these empty; shipping.services refuses values).
+    Column(
+        "Request",
+        "mailin_request",
+        ("mxpress request", "mail-in request", "mailin request", "service request", "request type", "mxpress"),
+        width=18,
+    ),
+    Column("Data set", "mailin_dataset_kind", ("dataset", "data set kind", "dataset kind", "data set type"), width=10),
+    Column(
+        "Collect if better than",
+        "mailin_collect_better_than",
+        ("collect better than", "collect if better", "collect resolution", "collect if diffracts better than"),
+        width=20,
+    ),
+    Column("Priority", "mailin_priority", ("mxpress priority", "mail-in priority", "request priority"), width=9),
+    Column(
+        "Request comments",
+        "mailin_comments",
+        ("mxpress comments", "mail-in comments", "request comment", "mxpress comment"),
+        width=30,
+    ),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
 _BY_KEY = {c.key: c for c in COLUMNS}
 SAMPLE_KEYS = tuple(c.key for c in COLUMNS if c.key not in ("dewar", "container", "container_type", "position"))
-NUMBER_KEYS = ("cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma", "required_resolution")
+NUMBER_KEYS = (
+    "cell_a",
+    "cell_b",
+    "cell_c",
+    "cell_alpha",
+    "cell_beta",
+    "cell_gamma",
+    "required_resolution",
+    "mailin_collect_better_than",
+)
+INTEGER_KEYS = ("mailin_priority",)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -89,7 +121,7 @@ def _norm(text: str) -> str:
 _HEADER_KEYS: dict[str, str] = {}
 for _column in COLUMNS:
     for _name in (_column.header, *_column.aliases):
-        _HEADER_KEYS[_norm(_name)] = _column.key
+        assert _HEADER_KEYS.setdefault(_norm(_name), _column.key) == _column.key, f"{_name} names two columns"
 
 # "SPINE", "Spine puck", "SPINE puck (10)", "unipuck", "Uni-Puck", "UniPuck (16)", "other" ...
 _CONTAINER_TYPES = {
@@ -104,6 +136,28 @@ _EXPERIMENT_KINDS: dict[str, str] = {}
 for _value, _label in ExperimentKind.choices:
     for _name in (_value, _label):
         _EXPERIMENT_KINDS[_norm(_name)] = _value
+
+# The request as clients write it: "screen", "screen and collect", "data set", or the data set itself
+# ("SAD" asks for a SAD data set). Values are (request, data set kind or None).
+_MAILIN_REQUESTS: dict[str, tuple[str, str | None]] = {}
+for _names, _meaning in (
+    (("screen", "screen only", "screening", "screening only"), (MailinRequest.SCREEN, None)),
+    (
+        ("screen and collect", "screen & collect", "screen_collect", "screen collect", "screen then collect"),
+        (MailinRequest.SCREEN_COLLECT, None),
+    ),
+    (("data set", "dataset", "full data set", "collect", "collect a full data set"), (MailinRequest.DATASET, None)),
+    (("native", "native data set", "osc"), (MailinRequest.DATASET, DatasetKind.NATIVE)),
+    (("sad", "sad data set"), (MailinRequest.DATASET, DatasetKind.SAD)),
+    (("mad", "mad data set"), (MailinRequest.DATASET, DatasetKind.MAD)),
+):
+    for _name in _names:
+        _MAILIN_REQUESTS[_norm(_name)] = _meaning
+for _value, _label in MailinRequest.choices:
+    _MAILIN_REQUESTS.setdefault(_norm(_value), (_value, None))
+    _MAILIN_REQUESTS.setdefault(_norm(_label), (_value, None))
+_DATASET_KINDS = {_norm(v): v for v in DatasetKind.values} | {_norm("osc"): DatasetKind.NATIVE}
+MAILIN_REQUEST_WORDS = ("screen", "screen and collect", "data set", "native", "SAD", "MAD")
 
 
 def _container_type(text: str) -> str | None:

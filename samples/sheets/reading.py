@@ -19,10 +19,14 @@ from ..choices import MAX_OTHER_CAPACITY, ExperimentKind
 from ..models import Container, Protein, Sample
 from .base import (
     _BY_KEY,
+    _DATASET_KINDS,
     _EXPERIMENT_KINDS,
     _HEADER_KEYS,
+    _MAILIN_REQUESTS,
     COLUMNS,
     HEADERS,
+    INTEGER_KEYS,
+    MAILIN_REQUEST_WORDS,
     MAX_BYTES,
     MAX_ROWS,
     MAX_SCANNED_ROWS,
@@ -224,7 +228,11 @@ def _parse_row(line: int, values: dict, problems: list[SheetProblem]) -> _Row | 
     def problem(key: str, message: str) -> None:
         found.append(SheetProblem(line, _BY_KEY[key].header, message))
 
-    texts = {key: _text(value) for key, value in values.items() if key not in NUMBER_KEYS and key != "position"}
+    texts = {
+        key: _text(value)
+        for key, value in values.items()
+        if key not in NUMBER_KEYS and key not in INTEGER_KEYS and key != "position"
+    }
     for key, what in (
         ("dewar", "the dewar's name"),
         ("container", "the container's (puck's) name"),
@@ -277,6 +285,38 @@ def _parse_row(line: int, values: dict, problems: list[SheetProblem]) -> _Row | 
             except ValueError:
                 problem(key, f'"{_text(values[key])}" is not a number.')
                 continue
+        elif key in INTEGER_KEYS:
+            try:
+                number = _number(values[key])
+            except ValueError:
+                number = math.nan
+            if number is not None and not number.is_integer():
+                problem(key, f'"{_text(values[key])}" is not a whole number: give 1 (most urgent) to 5.')
+                continue
+            sample[key] = None if number is None else int(number)
+        elif key == "mailin_request":
+            text = texts[key]
+            request, kind = _MAILIN_REQUESTS.get(_norm(text), (None, None)) if text else ("", None)
+            if request is None:
+                problem(key, f'Unknown request "{text}": use one of {", ".join(MAILIN_REQUEST_WORDS)}.')
+                continue
+            sample[key] = request
+            if kind is not None:
+                # "SAD" in the request column asks for a SAD data set; a "Data set" cell must agree.
+                given = _DATASET_KINDS.get(_norm(texts.get("mailin_dataset_kind") or ""))
+                if given is not None and given != kind:
+                    problem(key, f'The request "{text}" and the data set "{texts["mailin_dataset_kind"]}" disagree.')
+                    continue
+                sample["mailin_dataset_kind"] = kind
+        elif key == "mailin_dataset_kind":
+            text = texts[key]
+            if "mailin_dataset_kind" in sample and not text:
+                continue  # set from the request ("SAD")
+            kind = _DATASET_KINDS.get(_norm(text)) if text else ""
+            if kind is None:
+                problem(key, f'Unknown data set "{text}": use native, SAD or MAD.')
+                continue
+            sample[key] = sample.get(key) or kind
         elif key == "experiment_kind":
             text = texts[key]
             sample[key] = _EXPERIMENT_KINDS.get(_norm(text)) if text else ExperimentKind.DEFAULT

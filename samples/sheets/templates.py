@@ -6,15 +6,19 @@ import csv
 import io
 
 from ..choices import ExperimentKind
-from .base import _BY_KEY, COLUMNS, HEADERS, MAX_ROWS
+from .base import _BY_KEY, COLUMNS, HEADERS, MAILIN_REQUEST_WORDS, MAX_ROWS
 
 # --- templates ------------------------------------------------------------------------------------------
 
+# The request columns (mail-in proposals only) are left empty: a mail-in sample without a request is
+# screened, and a sheet of any proposal imports as it is.
 _EXAMPLES = (
     ("Dewar-1", "Puck-1", "UniPuck", 1, "LYS", "lys-01", "", "P43212", 79.1, 79.1, 37.9, 90, 90, 90, "MXPressE", 1.8,
-     "Example row: replace it with yours"),
-    ("Dewar-1", "Puck-1", "UniPuck", 2, "LYS", "lys-02", "", "", "", "", "", "", "", "", "OSC", "", ""),
+     "Example row: replace it with yours", "", "", "", "", "", ""),
+    ("Dewar-1", "Puck-1", "UniPuck", 2, "LYS", "lys-02", "", "", "", "", "", "", "", "", "OSC", "", "",
+     "", "", "", "", "", ""),
 )  # fmt: skip
+assert all(len(row) == len(HEADERS) for row in _EXAMPLES)
 
 
 def template_csv() -> bytes:
@@ -27,8 +31,8 @@ def template_csv() -> bytes:
 
 
 def template_xlsx() -> bytes:
-    """An Excel sample sheet: bold header, sized columns, drop-down lists for the container type and the
-    experiment kind, and two example rows."""
+    """An Excel sample sheet: bold header, sized columns, drop-down lists for the container type, the
+    experiment kind and the mail-in request, and two example rows."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -47,6 +51,9 @@ def template_xlsx() -> bytes:
     lists = {
         "container_type": ["SPINE", "UniPuck", "other"],
         "experiment_kind": list(ExperimentKind.values),
+        "mailin_request": list(MAILIN_REQUEST_WORDS),
+        "mailin_dataset_kind": ["native", "SAD", "MAD"],
+        "mailin_priority": ["1", "2", "3", "4", "5"],
     }
     for key, values in lists.items():
         letter = get_column_letter(HEADERS.index(_BY_KEY[key].header) + 1)

@@ -3,6 +3,8 @@
 A shipment is read as one tree (dewars → containers → samples, with each dewar's transport history)
 and written as one tree: the write serializers check types and resolve ids within the user's scope,
 then the view hands the plain nested data to ``shipping.services.shipment_create/update``.
+Samples carry the mail-in request (``samples.choices.MAILIN_REQUEST_FIELDS``) read and written here;
+the service fills the defaults and checks the request, and refuses it on a proposal that is not mail-in.
 Every derived value (counts, "2 of 3", arrival date) is computed from the prefetched tree, never by
 a query per row: see ``shipping.selectors.shipment_detail``.
 """
@@ -13,7 +15,14 @@ from rest_framework import serializers
 from lims.api.fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer
 from lims.api.serializers import LabContactCardSerializer
 from lims.selectors import lab_contact_visible_to, local_contact_list, proposal_visible_to, session_visible_to
-from samples.api.serializers import ContainerSerializer, ContainerWriteSerializer
+from samples.api.serializers import (
+    SMALLINT_MAX,
+    ContainerSerializer,
+    ContainerWriteSerializer,
+    SampleSerializer,
+    SampleWriteSerializer,
+)
+from samples.choices import MAILIN_REQUEST_FIELDS, DatasetKind, MailinRequest
 from shipping.choices import SafetyLevel
 from shipping.models import Dewar, DewarEvent, Location, Shipment
 from shipping.selectors import delivery_locations
@@ -69,6 +78,40 @@ class NumberInShipmentSerializer(serializers.Serializer):
     of = serializers.IntegerField()
 
 
+class ShipmentSampleSerializer(SampleSerializer):
+    """A pin of a shipment, with the mail-in request (empty for other proposals)."""
+
+    class Meta(SampleSerializer.Meta):
+        fields = [*SampleSerializer.Meta.fields, *MAILIN_REQUEST_FIELDS]
+        read_only_fields = fields
+
+
+class ShipmentContainerSerializer(ContainerSerializer):
+    samples = ShipmentSampleSerializer(many=True, read_only=True)
+
+    class Meta(ContainerSerializer.Meta):
+        pass
+
+
+class ShipmentSampleWriteSerializer(SampleWriteSerializer):
+    """A pin, and for a mail-in proposal what the client wants done with it (the service checks the rules:
+    no request means "screen", a SAD/MAD data set needs ``anomalous_scatterer``, priority 1 to 5)."""
+
+    mailin_request = serializers.ChoiceField(choices=MailinRequest.choices, required=False, allow_blank=True)
+    mailin_dataset_kind = serializers.ChoiceField(choices=DatasetKind.choices, required=False, allow_blank=True)
+    mailin_collect_better_than = serializers.FloatField(
+        required=False, allow_null=True, help_text="Collect when the sample diffracts better than this (Å)."
+    )
+    mailin_priority = serializers.IntegerField(
+        required=False, allow_null=True, min_value=-SMALLINT_MAX, max_value=SMALLINT_MAX, help_text="1 = most urgent."
+    )
+    mailin_comments = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+
+class ShipmentContainerWriteSerializer(ContainerWriteSerializer):
+    samples = ShipmentSampleWriteSerializer(many=True, required=False)
+
+
 class DewarSerializer(serializers.ModelSerializer):
     """A dewar with everything the facility asks of it, its containers and its transport history."""
 
@@ -82,7 +125,7 @@ class DewarSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="Arrival date at the facility (the scan-in event)."
     )
     transport_history = DewarEventSerializer(source="events", many=True, read_only=True)
-    containers = ContainerSerializer(many=True, read_only=True)
+    containers = ShipmentContainerSerializer(many=True, read_only=True)
 
     class Meta:
         model = Dewar
@@ -209,7 +252,7 @@ class DewarWriteSerializer(serializers.Serializer):
         help_text="A user id of a facility local contact or beamline staff member.",
     )
     comments = serializers.CharField(required=False, allow_blank=True)
-    containers = ContainerWriteSerializer(many=True, required=False)
+    containers = ShipmentContainerWriteSerializer(many=True, required=False)
 
 
 class ShipmentWriteSerializer(serializers.Serializer):

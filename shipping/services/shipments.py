@@ -7,6 +7,13 @@ plain nested description, the same for the web form, the REST API and the sample
      "dewars": [{"id"?: 3, "name": ..., "containers": [{"name": ..., "container_type": ...,
                  "samples": [{"position": 1, "name": ..., "protein_acronym": "LYS", ...}]}]}]}
 
+Samples of a mail-in proposal (``Proposal.mail_in``) also carry the client's request
+(``samples.choices.MAILIN_REQUEST_FIELDS``): a sample written without one is screened ("screen"), a blank
+priority is the default 3, and the request is checked with the sample (``Sample.mailin_request_errors``:
+SAD/MAD needs the anomalous scatterer, screen-and-collect its resolution, a data set its kind). Samples of
+other proposals carry no request: an empty or unchanged value is ignored, anything else is refused
+("dewars.0.containers.0.samples.0.mailin_request").
+
 Objects are matched by ``id`` when given, otherwise dewars and containers by name and samples by
 (container, position); what is not described any more is deleted; a key left out keeps its value.
 Everything is validated before anything is written; errors come back as one ``ValidationError``
@@ -29,7 +36,7 @@ from lims.barcodes import dewar_barcode, normalise
 from lims.choices import AuditAction
 from lims.errors import DomainError, Frozen, InvalidTransition
 from lims.models import Proposal
-from samples.choices import CONTAINER_CAPACITY
+from samples.choices import CONTAINER_CAPACITY, MAILIN_REQUEST_FIELDS, MailinRequest
 from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, Sample
 
 from ..choices import DewarStatus, ShipmentStatus
@@ -123,6 +130,31 @@ def _collect(errors: dict, prefix: str, exc: ValidationError) -> None:
     for name, messages in exc.message_dict.items():
         key = prefix + ("" if name == "__all__" else name)
         errors.setdefault(key.rstrip(".") or "non_field_errors", []).extend(messages)
+
+
+def _apply_mailin(sample: Sample, item: dict, mail_in: bool, path: str, errors: dict) -> None:
+    """The request fields of ``item``: applied on a mail-in proposal's sample, else refused unless idle."""
+    if not mail_in:
+        for name in MAILIN_REQUEST_FIELDS:
+            if name not in item:
+                continue
+            value = item[name]
+            value = value.strip() if isinstance(value, str) else value
+            current = getattr(sample, name)
+            if value in (None, "") or value == current or str(value) == str(current):
+                continue  # empty, or what the sample holds anyway (a read-back sent again): nothing asked
+            errors.setdefault(f"{path}{name}", []).append(
+                "Only samples of a mail-in proposal carry a mail-in request; leave this empty."
+            )
+        return
+    _apply(sample, item, MAILIN_REQUEST_FIELDS)
+    if not sample.mailin_request:
+        sample.mailin_request = MailinRequest.SCREEN
+    if sample.mailin_priority in (None, ""):
+        sample.mailin_priority = Sample._meta.get_field("mailin_priority").default
+    for name in ("mailin_dataset_kind", "mailin_comments"):
+        if getattr(sample, name) is None:
+            setattr(sample, name, "")
 
 
 def _changed(before: dict | None, obj) -> bool:
@@ -246,6 +278,7 @@ def _plan_contents(shipment: Shipment, dewar_items: list[dict], errors: dict) ->
                 sample = sample or Sample()
                 item = {k2: v for k2, v in s_item.items() if k2 != "protein"}
                 _apply(sample, item, SAMPLE_FIELDS)
+                _apply_mailin(sample, item, proposal.mail_in, s_path, errors)
                 if sample.pin_code is not None:
                     sample.pin_code = normalise(sample.pin_code) or None
                 if sample.experiment_kind is None:

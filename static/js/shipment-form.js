@@ -154,7 +154,9 @@
   form.addEventListener("submit", function () {
     form.querySelectorAll("tbody.pos").forEach(function (row) {
       const filled = Array.from(row.querySelectorAll("input, select")).some(function (el) {
-        return el.tagName === "SELECT" ? el.value !== "Default" && el.value !== "" : el.value.trim() !== "";
+        // A select still showing what a new position starts with (data-idle) is not a value either.
+        if (el.tagName === "SELECT") return el.value !== "Default" && el.value !== "" && el.value !== el.dataset.idle;
+        return el.value.trim() !== "";
       });
       if (!filled) row.querySelectorAll("input, select").forEach((el) => (el.disabled = true));
     });

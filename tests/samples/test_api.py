@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 
 HEADER = (
     "Dewar,Container,Container type,Position,Protein acronym,Sample name,Pin barcode,Space group,"
-    "a,b,c,alpha,beta,gamma,Experiment kind,Required resolution,Comments"
+    "a,b,c,alpha,beta,gamma,Experiment kind,Required resolution,Comments,"
+    "Anomalous scatterer,Request,Data set,Collect if better than,Priority,Request comments"
 )
 GOOD_ROWS = [
     "Dewar-1,Puck-1,UniPuck,1,LYS,lys-01,AB12345678,P43212,79.1,79.1,37.9,90,90,90,MXPressE,1.8,first",
