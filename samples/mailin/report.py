@@ -22,7 +22,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from samples.choices import MailinState
@@ -31,7 +30,7 @@ from samples.data.models import DataCollection, ProcessingResult, ScreeningResul
 from samples.models import Sample
 from shipping.choices import DewarStatus
 from shipping.models import Shipment
-from shipping.pdf.common import BOLD, FONT, font_for
+from shipping.pdf.common import BOLD, FONT, font_for, numbered_canvas
 
 from . import selectors
 
@@ -393,35 +392,16 @@ def _story(shipment: Shipment, samples: list[Sample]) -> list:
 def _numbered_canvas(footer: str, confidential: str):
     """A canvas holding its pages back until the end, to print "page n of m" and the confidentiality line."""
 
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._held = []
+    def draw(canvas, number: int, total: int) -> None:
+        width, height = canvas._pagesize
+        canvas.setFillGray(0.35)
+        canvas.setFont(font_for(confidential, BOLD), 7)
+        canvas.drawCentredString(width / 2, height - 9 * mm, confidential)
+        canvas.setFont(font_for(footer, FONT), 7)
+        canvas.drawString(MARGIN, 8 * mm, footer)
+        canvas.drawRightString(width - MARGIN, 8 * mm, f"page {number} of {total}")
 
-        def showPage(self):
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._held)
-            for number, state in enumerate(self._held, start=1):
-                self.__dict__.update(state)
-                self._footer(number, total)
-                super().showPage()
-            super().save()
-
-        def _footer(self, number: int, total: int):
-            width, height = self._pagesize
-            self.saveState()
-            self.setFillGray(0.35)
-            self.setFont(font_for(confidential, BOLD), 7)
-            self.drawCentredString(width / 2, height - 9 * mm, confidential)
-            self.setFont(font_for(footer, FONT), 7)
-            self.drawString(MARGIN, 8 * mm, footer)
-            self.drawRightString(width - MARGIN, 8 * mm, f"page {number} of {total}")
-            self.restoreState()
-
-    return NumberedCanvas
+    return numbered_canvas(draw)
 
 
 def confidentiality_line(shipment: Shipment) -> str:

@@ -138,3 +138,29 @@ def draw_no_symbol(canvas, x: float, y: float, size: float, text: str = "no barc
 
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return simpleSplit(text, font_for(text, font), size, width)
+
+
+def numbered_canvas(footer):
+    """A canvas class that holds its pages back until the end, so that ``footer(canvas, number, total)`` can
+    print "page n of m" (and whatever else goes on every page) on each; the canvas state is saved around it."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._held = []
+
+        def showPage(self):
+            self._held.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._held)
+            for number, state in enumerate(self._held, start=1):
+                self.__dict__.update(state)
+                self.saveState()
+                footer(self, number, total)
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas

@@ -20,12 +20,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..choices import DewarEventKind
 from ..tracking import tracking_url
-from .common import BOLD, FONT, font_for, wrap
+from .common import BOLD, FONT, font_for, numbered_canvas, wrap
 from .data import ContactCard, _card, _deliver_to
 
 INCIDENT_BACKGROUND = colors.Color(1, 0.88, 0.88)
@@ -346,34 +345,15 @@ def _story(history: TransportHistory) -> list:
 def _numbered_canvas(footer: str, printed: str):
     """A canvas that holds its pages back until the end, to print "page n of m" on each."""
 
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._held = []
+    def draw(canvas, number: int, total: int) -> None:
+        width, _ = canvas._pagesize
+        canvas.setFont(font_for(footer, FONT), 7)
+        canvas.setFillGray(0.35)
+        canvas.drawString(MARGIN, 8 * mm, footer)
+        canvas.drawCentredString(width / 2, 8 * mm, f"printed {printed}")
+        canvas.drawRightString(width - MARGIN, 8 * mm, f"page {number} of {total}")
 
-        def showPage(self):
-            self._held.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self):
-            total = len(self._held)
-            for number, state in enumerate(self._held, start=1):
-                self.__dict__.update(state)
-                self._footer(number, total)
-                super().showPage()
-            super().save()
-
-        def _footer(self, number: int, total: int):
-            width, _ = self._pagesize
-            self.saveState()
-            self.setFont(font_for(footer, FONT), 7)
-            self.setFillGray(0.35)
-            self.drawString(MARGIN, 8 * mm, footer)
-            self.drawCentredString(width / 2, 8 * mm, f"printed {printed}")
-            self.drawRightString(width - MARGIN, 8 * mm, f"page {number} of {total}")
-            self.restoreState()
-
-    return NumberedCanvas
+    return numbered_canvas(draw)
 
 
 def render_transport_history(history: TransportHistory) -> bytes:
