@@ -33,7 +33,8 @@ def test_demo_loads_the_facility_and_one_shipment_and_is_idempotent(capsys):
     assert set(Dewar.objects.filter(shipment=shipment).values_list("status", flat=True)) == {"in_transit_to_facility"}
     # And in1001's mail-in shipment, already at the facility (see the mail-in walkthrough below).
     assert Shipment.objects.get(proposal__code="in").status == "at_facility"
-    assert "DS000001" in out or Dewar.objects.first().barcode in out
+    # The logins name the barcodes of mx2345's dewars, the ones to scan in (ids differ between databases).
+    assert all(barcode in out for barcode in Dewar.objects.filter(shipment=shipment).values_list("barcode", flat=True))
 
 
 def test_demo_has_a_session_running_now_on_mx3_and_a_working_beamline_token(capsys):
