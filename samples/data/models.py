@@ -148,12 +148,9 @@ class DataCollection(models.Model):
         return [flag.label for flag in Flag if self.flags & flag]
 
 
-class ScreeningResult(models.Model):
-    """What a screening program made of a characterisation: indexing, cell, quality, and a strategy."""
+class UnitCell(models.Model):
+    """The space group and unit cell a program found (screening or processing)."""
 
-    data_collection = models.ForeignKey(DataCollection, on_delete=models.CASCADE, related_name="screenings")
-    program = models.CharField(max_length=45, help_text='e.g. "EDNA", "XDS", "dials".')
-    indexing_success = models.BooleanField(default=False)
     space_group = models.CharField(max_length=20, blank=True)
     cell_a = models.FloatField(null=True, blank=True)
     cell_b = models.FloatField(null=True, blank=True)
@@ -161,6 +158,17 @@ class ScreeningResult(models.Model):
     cell_alpha = models.FloatField(null=True, blank=True)
     cell_beta = models.FloatField(null=True, blank=True)
     cell_gamma = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ScreeningResult(UnitCell):
+    """What a screening program made of a characterisation: indexing, cell, quality, and a strategy."""
+
+    data_collection = models.ForeignKey(DataCollection, on_delete=models.CASCADE, related_name="screenings")
+    program = models.CharField(max_length=45, help_text='e.g. "EDNA", "XDS", "dials".')
+    indexing_success = models.BooleanField(default=False)
     mosaicity = models.FloatField("mosaicity (°)", null=True, blank=True)
     estimated_resolution = models.FloatField("estimated resolution (Å)", null=True, blank=True)
     spots_found = models.PositiveIntegerField(null=True, blank=True)
@@ -198,18 +206,11 @@ class ScreeningStrategy(models.Model):
         return f"φ {self.phi_start}–{self.phi_end}° by {self.oscillation}°"
 
 
-class ProcessingResult(models.Model):
+class ProcessingResult(UnitCell):
     """A data set processed by a program: space group, cell, and statistics by shell."""
 
     data_collection = models.ForeignKey(DataCollection, on_delete=models.CASCADE, related_name="processings")
     program = models.CharField(max_length=45, help_text='e.g. "autoPROC", "xia2-dials", "fast_dp".')
-    space_group = models.CharField(max_length=20, blank=True)
-    cell_a = models.FloatField(null=True, blank=True)
-    cell_b = models.FloatField(null=True, blank=True)
-    cell_c = models.FloatField(null=True, blank=True)
-    cell_alpha = models.FloatField(null=True, blank=True)
-    cell_beta = models.FloatField(null=True, blank=True)
-    cell_gamma = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
