@@ -1,11 +1,14 @@
 """The Content-Security-Policy header (django-csp) on every response, and pages with no inline code for it to
 block. tests/test_browser_csp.py runs the main pages in a browser under it."""
 
+import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+import lims
 from samples.models import Container, Sample
 from tests import factories as f
 
@@ -135,3 +138,29 @@ def test_pages_carry_no_inline_code(client, world, admin_user, name, obj):
         found.pop("style attribute", None)
         assert directives(response["Content-Security-Policy"])["style-src-attr"] == ["'unsafe-inline'"]
     assert found == {}, f"{url}: {found}"
+
+
+def load_settings(monkeypatch, **environ):
+    """lims/settings.py evaluated afresh under ``environ`` (the running settings are left alone)."""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("fresh_settings", Path(lims.__file__).parent / "settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_csp_report_only_sends_the_policy_without_enforcing_it(client, settings, monkeypatch):
+    enforced = load_settings(monkeypatch)
+    assert enforced.CONTENT_SECURITY_POLICY and not hasattr(enforced, "CONTENT_SECURITY_POLICY_REPORT_ONLY")
+
+    trial = load_settings(monkeypatch, CSP_REPORT_ONLY="1", CSP_REPORT_URI="/csp-reports/")
+    assert not hasattr(trial, "CONTENT_SECURITY_POLICY")
+    settings.CONTENT_SECURITY_POLICY = None
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = trial.CONTENT_SECURITY_POLICY_REPORT_ONLY
+
+    response = client.get(reverse("login"))
+
+    assert "Content-Security-Policy" not in response
+    policy = directives(response["Content-Security-Policy-Report-Only"])
+    assert policy["script-src"] == ["'self'"] and policy["report-uri"] == ["/csp-reports/"]
