@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "lims",
     "shipping",
     "samples",
@@ -122,6 +124,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lims.content_policy.ContentSecurityPolicyMiddleware",
     # Serves the collected static files under gunicorn, so no separate web server is needed for them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -294,6 +297,31 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 if envbool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles only from our own static files,
+# so an injected <script>, onclick=, <style> or style="" does nothing. The templates hold no inline code (it is in
+# static/js and static/css); the API docs page loads its init script from a URL (lims.api.docs); the middleware
+# (lims.content_policy) lets DRF's browsable API alone keep its style attributes. img-src allows data: for the
+# decode page's photo preview and the blank favicon; the camera is a file input (capture), so no blob: is needed.
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (nothing is blocked,
+# violations go to CSP_REPORT_URI if set): to try it on a site before enforcing it.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        **({"report-uri": [env("CSP_REPORT_URI")]} if env("CSP_REPORT_URI") else {}),
+    }
+}
+if envbool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
 
 LOGGING = {
     "version": 1,
