@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL and the EMAIL_* variables (see README.md).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -112,7 +113,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -216,6 +216,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login and tokens (lims.logins, lims.tokens). Failed password logins (the sign-in page, the admin's,
+# /api/v1/auth/token/ and the ISPyB-compatible login) are counted by django-axes per username and client
+# address together: after AXES_FAILURE_LIMIT failures that username is refused from that address, right
+# password or not, for AXES_COOLOFF_TIME hours (0: until an admin lifts it in the admin's "Access attempts"
+# or with `manage.py axes_reset_username`). A successful login clears the count.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks: it turns a lockout into the answer
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+_axes_cooloff_hours = envfloat("AXES_COOLOFF_TIME", 0.5)
+AXES_COOLOFF_TIME = timedelta(hours=_axes_cooloff_hours) if _axes_cooloff_hours > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "lims.logins.lockout_response"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# Personal API tokens (POST /api/v1/auth/token/), stored hashed, expire after this many seconds.
+PERSONAL_TOKEN_TTL = envint("PERSONAL_TOKEN_TTL", 30 * 24 * 3600)
+
 # The address of this site as users reach it: links in emails are built on it (no request to ask).
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -247,7 +268,7 @@ CELERY_TIMEZONE = TIME_ZONE
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "lims.tokens.PersonalTokenAuthentication",
         "lims.tokens.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

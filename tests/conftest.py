@@ -16,6 +16,22 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def axes_reset(request):
+    """Every test starts with no failed login counted (django-axes keeps the count in the database, which
+    transactional and live-server tests share), so one test's failures never lock out another's logins."""
+    database = next((name for name in ("transactional_db", "db") if name in request.fixturenames), None)
+    if database is None:
+        yield
+        return
+    from axes.utils import reset
+
+    request.getfixturevalue(database)
+    reset()
+    yield
+    reset()
+
+
 @pytest.fixture
 def proposal(db):
     return f.ProposalFactory(code="mx", number="2345", title="Alice's kinases")

@@ -33,6 +33,7 @@ router.registry.extend(data_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
+    path("auth/token/revoke/", views.RevokeTokenView.as_view(), name="token-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(url_name="api:schema"), name="docs"),
     path("barcodes/decode/", barcodes.BarcodeDecodeView.as_view(), name="barcode-decode"),
