@@ -150,28 +150,26 @@ def deliver(task, notification_id: int, build: Callable[[Notification], EmailMes
 def notifications_resend_stale(*, older_than: timedelta = RESEND_AFTER) -> int:
     """Hand every queued notification overdue by ``older_than`` to its task again, once; returns how many.
 
-    Run every minute by Celery beat (``CELERY_BEAT_SCHEDULE``). Two runs at once (two beats, a slow run
-    overlapping the next) hand each row over once: PostgreSQL skips the rows the other run has locked,
-    and the due time moved forward in the same UPDATE that checks it keeps a row from being taken twice
-    on a database without row locks. The task itself claims the row before sending, so that the
-    original task arriving late and the re-sent one do not both send.
+    Run every minute by Celery beat (``CELERY_BEAT_SCHEDULE``). Each row is taken by one UPDATE that
+    checks the due time it was read with and moves it to now: of two runs at once (two beats, a slow run
+    overlapping the next) only one takes a row, on PostgreSQL (the second UPDATE waits for the first's row
+    lock, then finds the due time changed) as on SQLite (writes one at a time). Each UPDATE commits on its
+    own, so that a row taken is handed over at once and the other run is not kept waiting on a long lock.
+    The task claims the row again before sending: the original task arriving late and the re-sent one do
+    not both send.
     """
     now = timezone.now()
-    with transaction.atomic():
-        stale = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=NotificationStatus.QUEUED, due_at__lt=now - older_than)
-            .order_by("due_at", "id")
-            .values_list("pk", "due_at", "reason")[:RESEND_BATCH]
-        )
-        handed = 0
-        for pk, due_at, reason in stale:
-            taken = Notification.objects.filter(pk=pk, status=NotificationStatus.QUEUED, due_at=due_at).update(
-                due_at=now
-            )
-            if taken:
-                dispatch_after_commit(pk, reason)
-                handed += 1
+    stale = list(
+        Notification.objects.filter(status=NotificationStatus.QUEUED, due_at__lt=now - older_than)
+        .order_by("due_at", "id")
+        .values_list("pk", "due_at", "reason")[:RESEND_BATCH]
+    )
+    handed = 0
+    for pk, due_at, reason in stale:
+        taken = Notification.objects.filter(pk=pk, status=NotificationStatus.QUEUED, due_at=due_at).update(due_at=now)
+        if taken:
+            dispatch_after_commit(pk, reason)
+            handed += 1
     if handed:
         log.warning("re-sent %s queued notification(s) that no worker had taken", handed)
     return handed
