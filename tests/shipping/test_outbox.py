@@ -5,10 +5,8 @@ runs or whichever task arrives late, and notifications stuck for long show on th
 The broker that is down is a real one that does not answer: Celery publishes to a port nobody listens on.
 """
 
-import socket
 import threading
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -26,31 +24,6 @@ from tests import factories as f
 from tests.conftest import api_as
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def use_broker(**conf):
-    celery_app.conf.update(conf)
-    # The app caches its connection pool and producer: drop them so that the settings apply.
-    celery_app._pool = None
-    celery_app.__dict__.pop("amqp", None)
-
-
-@pytest.fixture
-def broker_down():
-    """Tasks go to a Redis broker that is down (nothing listens on its port); the fixture brings back the
-    in-process (eager) tasks of development and tests, as when the broker is back and a worker runs them."""
-    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
-    use_broker(task_always_eager=False, broker_url=f"redis://127.0.0.1:{closed_port()}/0")
-    try:
-        yield SimpleNamespace(back=lambda: use_broker(**saved))
-    finally:
-        use_broker(**saved)
 
 
 @pytest.fixture
