@@ -264,6 +264,14 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat (`make beat`, or a worker started with -B): the notification outbox hands queued emails that
+# no worker took (broker down when the scan committed) to a worker again once they are a minute overdue.
+CELERY_BEAT_SCHEDULE = {
+    "resend-stale-notifications": {"task": "shipping.tasks.resend_stale_notifications", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A notification queued or sending this long past its due time shows as stuck on the staff dashboard.
+NOTIFICATION_STUCK_MINUTES = envint("NOTIFICATION_STUCK_MINUTES", 15)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
