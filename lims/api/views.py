@@ -12,10 +12,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from lims import selectors, services
+from lims import rules, selectors, services
 from samples import services as sample_services
 from samples.api.filters import samples_of_beamline, samples_of_session
 from samples.api.serializers import SampleLocatedSerializer, UnloadResultSerializer
@@ -80,8 +79,7 @@ class SessionViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     def unload(self, request, pk=None):
         """Take every puck of the session's proposal out of the beamline's sample changer."""
         session = self.get_object()
-        if not sample_services.may_assign(request.user, session.beamline):
-            raise PermissionDenied("Unloading is for beamline staff, admins and the beamline's API token.")
+        rules.may_fill_changer.require(request.user, session.beamline_id)
         # The answer says where each puck was: read before the service empties those fields.
         was = dict(
             session.beamline.containers.filter(shipment__proposal_id=session.proposal_id).values_list(
@@ -111,8 +109,7 @@ class BeamlineViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
         """Every position of the sample changer in order: its address, label code, the puck types it takes and
         the puck in it (null when empty). Beamline staff, local contacts, admins and the beamline's token."""
         beamline = self.get_object()
-        if not selectors.may_see_changer(request.user, beamline):
-            raise PermissionDenied("The sample changer's contents are for beamline staff and local contacts.")
+        rules.may_see_changer.require(request.user, beamline.pk)
         return Response(BeamlineChangerSerializer({"beamline": beamline, "positions": changer_contents(beamline)}).data)
 
     @extend_schema(responses=SampleLocatedSerializer(many=True), filters=False)
