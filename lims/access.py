@@ -99,8 +99,3 @@ def is_member(user, proposal) -> bool:
     if not getattr(user, "is_authenticated", False) or getattr(user, "is_machine", False):
         return False
     return proposal.memberships.filter(user=user).exists()
-
-
-def may_write_proposal(user, proposal) -> bool:
-    """Members register for their proposal; facility staff may act for any proposal."""
-    return is_facility_staff(user) or is_member(user, proposal)

@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from . import rules
+
 
 def facility(request):
     """The facility's name on every page; ``MAY_SCAN`` and ``MAY_SEE_CHANGERS``: whether the nav shows
@@ -7,20 +9,13 @@ def facility(request):
 
     # Called only when a template asks, and the roles are cached on the user by then on most pages.
     def may_scan():
-        from shipping.services.scans import may_scan
-
-        return may_scan(request.user)
+        return rules.may_scan(request.user)
 
     def may_see_changers():
-        from .access import has_role
-        from .choices import FacilityRole
-
-        return has_role(request.user, FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
+        return rules.may_see_changer(request.user)
 
     def may_work_mailin():
-        from samples.mailin.services import may_operate
-
-        return may_operate(request.user)
+        return rules.may_operate_mailin(request.user)
 
     return {
         "FACILITY_NAME": settings.FACILITY_NAME,

@@ -36,17 +36,6 @@ def beamline_visible_to(user) -> QuerySet[Beamline]:
     return beamline_list()
 
 
-def may_see_changer(user, beamline: Beamline) -> bool:
-    """The whole contents of a sample changer (every proposal's pucks): beamline staff, local contacts,
-    admins, and the beamline's own API tokens. Users see their own samples' positions only."""
-    from .access import has_role
-    from .choices import FacilityRole
-
-    if getattr(user, "is_machine", False):
-        return user.beamline_id == beamline.pk
-    return has_role(user, FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
-
-
 def local_contact_list():
     """Facility staff who can be a dewar's local contact (local contacts and beamline staff)."""
     from django.contrib.auth import get_user_model

@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
-from shipping.labels import may_print_location_labels
 from shipping.outbox import failed_count as failed_notifications
 from shipping.outbox import stuck_count as stuck_notifications
 from shipping.selectors import shipment_list
 
+from . import rules
 from .barcodes.decode import MAX_UPLOAD_BYTES, DecodeError, decode_upload, load_image
 from .forms import LabContactForm
 from .models import LabContact
@@ -35,7 +35,7 @@ def dashboard(request):
         {
             "proposals": proposal_visible_to(request.user),
             "page": shipments.get_page(request.GET.get("page")),
-            "may_print_location_labels": may_print_location_labels(request.user),
+            "may_print_location_labels": rules.may_print_location_labels(request.user),
             # Staff can open the admin, where the failed and stuck notifications are listed and can be sent again.
             "failed_notifications": failed_notifications() if request.user.is_staff else 0,
             "stuck_notifications": stuck_notifications() if request.user.is_staff else 0,

@@ -25,8 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lims import audit
-from lims.access import has_role
-from lims.choices import AuditAction, FacilityRole
+from lims.choices import AuditAction
 from lims.errors import DomainError
 from lims.models import Beamline, Session
 from lims.tokens import actor, beamline_of
@@ -34,7 +33,6 @@ from lims.tokens import actor, beamline_of
 from .choices import ContainerStatus, RobotActionStatus, RobotActionType, SampleStatus
 from .models import Container, ContainerHistory, RobotAction, Sample, SampleStatusChange
 
-ASSIGN_ROLES = (FacilityRole.BEAMLINE_STAFF, FacilityRole.ADMIN)
 # Containers that have left the facility's hands cannot go into a changer.
 GONE = (ContainerStatus.RETURNED, ContainerStatus.DISPOSED)
 
@@ -47,13 +45,6 @@ class Assignment:
     displaced: Container | None
     changed: bool
     message: str
-
-
-def may_assign(user, beamline: Beamline) -> bool:
-    """Beamline staff and admins fill any changer; a beamline's API token fills its own."""
-    if getattr(user, "is_machine", False):
-        return beamline_of(user) == beamline.pk
-    return has_role(user, *ASSIGN_ROLES)
 
 
 def _audit_user(user):

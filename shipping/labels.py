@@ -3,7 +3,7 @@
 Views and API actions share this, so that both accept the same parameters and refuse bad ones the same way:
 
     shipment_labels(shipment, kind, params) -> LabelFile      kind: "dewars", "pucks", "pins"
-    location_labels() -> LabelFile                            stores, beamline staff, admin only
+    location_labels() -> LabelFile            who may: ``lims.rules.may_print_location_labels``
 
 ``params`` are the query parameters: ``dewar`` (an id of the shipment's dewars), ``container`` (an id of its
 pucks) and, for dewar labels, ``page_size`` (A4, A5, Letter). Labels can be printed in any shipment status.
@@ -15,13 +15,9 @@ from dataclasses import dataclass
 
 from django.utils.text import slugify
 
-from lims.access import has_role
-from lims.choices import FacilityRole
-
 from . import pdf
 
 KINDS = ("dewars", "pucks", "pins")
-LOCATION_LABEL_ROLES = (FacilityRole.STORES, FacilityRole.BEAMLINE_STAFF, FacilityRole.ADMIN)
 
 
 class LabelQueryError(ValueError):
@@ -39,11 +35,6 @@ class LabelFile:
     filename: str
     content: bytes
     content_type: str = "application/pdf"
-
-
-def may_print_location_labels(user) -> bool:
-    """Location sheets are for the people who run the scan station and the sample changers."""
-    return has_role(user, *LOCATION_LABEL_ROLES)
 
 
 def _id_of(params, name: str, objects) -> int | None:

@@ -1,6 +1,6 @@
 """Pages of the stores: the scan station (/stores/scan/) and the stores dashboard (/stores/).
 
-Both are for the people who scan (``shipping.services.scans.may_scan``: stores, beamline staff, admins);
+Both are for the people who scan (``lims.rules.may_scan``: stores, beamline staff, admins);
 anybody else signed in gets 403 (the pages show no proposal's object by URL, so nothing is confirmed).
 The scan station is a page of JavaScript over the scan API: every scan goes through ``POST /api/v1/scans/``,
 so the page and a handheld scanner obey the same rules. Kept apart from ``views.py`` (shipments) because
@@ -8,21 +8,20 @@ the stores pages have their own URL prefix and audience.
 """
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 
+from lims import rules
 from lims.choices import Courier
 
 from .api.scans import RECENT_SCANS, dewar_url
 from .services import INCIDENT_KINDS
-from .services.scans import ACTIONS, may_scan
+from .services.scans import ACTIONS
 from .stores import return_overdue_days, stores_overview
 
 
 def _check(user) -> None:
-    if not may_scan(user):
-        raise PermissionDenied("The stores pages are for stores staff, beamline staff and admins.")
+    rules.may_scan.require(user)
 
 
 @login_required

@@ -3,11 +3,11 @@ print labels."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from lims import rules
 from lims.errors import DomainError, Frozen
 from lims.selectors import proposal_visible_to
 from samples import sheets
@@ -92,11 +92,10 @@ def _mailin_reports(shipment, user) -> dict:
     """A mail-in shipment's result report versions the user may see, and whether they may (re)issue them."""
     if not shipment.proposal.mail_in:
         return {}
-    from samples.mailin.delivery import may_operate
     from samples.mailin.selectors import report_visible_to
 
     reports = report_visible_to(user).filter(shipment=shipment).select_related("created_by").order_by("-version")
-    return {"mailin": True, "reports": list(reports), "reports_operator": may_operate(user)}
+    return {"mailin": True, "reports": list(reports), "reports_operator": rules.may_operate_mailin(user)}
 
 
 def _status_change(request, pk: int, service, done: str):
@@ -196,8 +195,7 @@ def shipment_labels(request, pk: int, kind: str):
 @login_required
 def location_labels(request):
     """Barcode sheets of every location and sample-changer position, for stores and beamline staff."""
-    if not labels.may_print_location_labels(request.user):
-        raise PermissionDenied("Location barcode sheets are for stores and beamline staff.")
+    rules.may_print_location_labels.require(request.user)
     try:
         label_file = labels.location_labels()
     except LabelLayoutError as exc:

@@ -16,11 +16,11 @@ People's tokens (``lims.tokens``), the password login limited by django-axes (``
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lims import selectors, services
+from lims import rules, selectors, services
 from lims.logins import LockedOut, locked_out_json, password_login
 from lims.models import PersonalToken
 from lims.tokens import personal_token_create, personal_token_for_key, personal_token_revoke
@@ -89,8 +89,7 @@ class SessionViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     def unload(self, request, pk=None):
         """Take every puck of the session's proposal out of the beamline's sample changer."""
         session = self.get_object()
-        if not sample_services.may_assign(request.user, session.beamline):
-            raise PermissionDenied("Unloading is for beamline staff, admins and the beamline's API token.")
+        rules.may_fill_changer.require(request.user, session.beamline_id)
         # The answer says where each puck was: read before the service empties those fields.
         was = dict(
             session.beamline.containers.filter(shipment__proposal_id=session.proposal_id).values_list(
@@ -120,8 +119,7 @@ class BeamlineViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
         """Every position of the sample changer in order: its address, label code, the puck types it takes and
         the puck in it (null when empty). Beamline staff, local contacts, admins and the beamline's token."""
         beamline = self.get_object()
-        if not selectors.may_see_changer(request.user, beamline):
-            raise PermissionDenied("The sample changer's contents are for beamline staff and local contacts.")
+        rules.may_see_changer.require(request.user, beamline.pk)
         return Response(BeamlineChangerSerializer({"beamline": beamline, "positions": changer_contents(beamline)}).data)
 
     @extend_schema(responses=SampleLocatedSerializer(many=True), filters=False)

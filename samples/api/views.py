@@ -10,9 +10,10 @@ photo, and put into and taken out of sample changers:
     GET  /api/v1/samples/{id}/history/       status history, robot actions, its puck's assignments
     GET/POST /api/v1/robot-actions/          PATCH /api/v1/robot-actions/{id}/ completes one
 
-Who: assigning is ``samples.services.may_assign`` (beamline staff, admins, a beamline's API token on its own
+Who: assigning is ``lims.rules.may_fill_changer`` (beamline staff, admins, a beamline's API token on its own
 changer); robot actions and statuses are reported by beamline staff, local contacts, admins and the
-beamline's token (``may_operate``). Objects come from the scoped selectors, so what the caller may not see
+beamline's token (``lims.rules.may_report_robot_action``, ``may_set_sample_status``), the same rules as the
+pages and the ISPyB-compatible API. Objects come from the scoped selectors, so what the caller may not see
 is a 404 before any of these checks; what they see but may not change is a 403.
 """
 
@@ -22,15 +23,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from lims.access import has_role
+from lims import rules
 from lims.api.views import ScopedQuerysetMixin
 from lims.barcodes.codes import code_part, normalise
 from lims.barcodes.decode import MAX_UPLOAD_BYTES, DecodeError
-from lims.choices import FacilityRole
 from lims.models import Beamline, split_position_code
 from lims.selectors import beamline_visible_to, session_visible_to
 from lims.tokens import beamline_of
@@ -60,24 +60,7 @@ ERROR = inline_serializer(
     "BeamlineError",
     {"detail": serializers.CharField(), "code": serializers.CharField(), "errors": serializers.DictField()},
 )
-OPERATE_ROLES = (FacilityRole.BEAMLINE_STAFF, FacilityRole.LOCAL_CONTACT, FacilityRole.ADMIN)
-
-
-def is_machine(user) -> bool:
-    return getattr(user, "is_machine", False)
-
-
-def may_assign_any(user) -> bool:
-    """Whether the caller may assign pucks at all; ``services.may_assign`` then checks the beamline."""
-    return is_machine(user) or has_role(user, *services.ASSIGN_ROLES)
-
-
-def may_operate(user, beamline_id: int | None = None) -> bool:
-    """Report robot actions and sample statuses: beamline staff, local contacts and admins on any beamline;
-    a beamline's API token on its own (``beamline_id`` None: on whatever the service resolves for it)."""
-    if is_machine(user):
-        return beamline_id is None or beamline_of(user) == beamline_id
-    return has_role(user, *OPERATE_ROLES)
+is_machine = rules.is_machine
 
 
 @contextmanager
@@ -159,13 +142,11 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def assign(self, request, pk=None):
         """Put the puck into a sample changer position; a puck already there is taken out (``displaced``)."""
         container = self.get_object()
-        if not may_assign_any(request.user):
-            raise PermissionDenied("Assigning pucks is for beamline staff, admins and the beamline's API token.")
+        rules.may_fill_changer.require(request.user)
         body = AssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         beamline, position, session = resolve_place(request.user, body.validated_data)
-        if not services.may_assign(request.user, beamline):
-            raise PermissionDenied(f"This API token fills {beamline_of(request.user)}'s sample changer only.")
+        rules.may_fill_changer.require(request.user, beamline.pk)
         done = services.container_assign(
             container=container, beamline=beamline, position=position, user=request.user, session=session
         )
@@ -187,13 +168,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def unassign(self, request, pk=None):
         """Take the puck out of its sample changer (nothing happens when it is in none)."""
         container = self.get_object()
-        allowed = (
-            services.may_assign(request.user, container.beamline)
-            if container.beamline_id
-            else may_assign_any(request.user)
-        )
-        if not allowed:
-            raise PermissionDenied("Taking pucks out is for beamline staff, admins and the beamline's API token.")
+        rules.may_fill_changer.require(request.user, container.beamline_id)
         body = UnassignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         was = container.beamline.position_code(container.changer_position) if container.beamline_id else None
@@ -289,8 +264,7 @@ class SampleViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     def status(self, request, pk=None):
         """Set the sample's status (loaded, unloaded, centred, collected, error) and/or its centring position."""
         sample = self.get_object()
-        if not may_operate(request.user):
-            raise PermissionDenied("Sample statuses are reported by beamline control and beamline staff.")
+        rules.may_set_sample_status.require(request.user)
         body = SampleStatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with field_names({"blSampleStatus": "status", "lastKnownCentringPosition": "centring_position"}):
@@ -343,8 +317,7 @@ class RobotActionViewSet(
     def create(self, request, *args, **kwargs):
         """Record a robot action. An unknown sample (-1, null, an id nobody has) is stored, unlinked."""
         user = request.user
-        if not may_operate(user):
-            raise PermissionDenied("Robot actions are reported by beamline control and beamline staff.")
+        rules.may_report_robot_action.require(user)
         body = RobotActionCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -394,8 +367,7 @@ class RobotActionViewSet(
     def partial_update(self, request, *args, **kwargs):
         """Complete the action: its final status, end time (now by default) and message."""
         robot_action = self.get_object()
-        if not may_operate(request.user, robot_action.beamline_id):
-            raise PermissionDenied("Robot actions are reported by beamline control and beamline staff.")
+        rules.may_report_robot_action.require(request.user, robot_action.beamline_id)
         body = RobotActionCompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with field_names({"endTimestamp": "ended_at"}):

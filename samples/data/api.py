@@ -20,10 +20,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
+
+from lims import rules
 
 from . import ingest, nxmx
 from .choices import CollectionStatus
@@ -83,8 +85,7 @@ def batch_error(exc: ingest.BatchError, total: int) -> Response:
 
 def run_ingest(request, service, one_answer):
     """A single object or ``{"items": [...]}`` through ``service``: 201 with the id(s), in order."""
-    if not ingest.may_ingest(request.user):
-        raise PermissionDenied("Only beamline pipelines, beamline staff and admins write data.")
+    rules.may_ingest.require(request.user)
     data = request.data
     if not isinstance(data, dict):
         raise ParseError('Send a JSON object: one item, or {"items": [...]}.')
@@ -219,8 +220,7 @@ class DataCollectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def by_external_id(self, request, external_id=None):
         """A running collection's update: only the fields given change (number_of_images, status, end_time...).
         People name the beamline (``beamline``: id or name); a token's is its own."""
-        if not ingest.may_ingest(request.user):
-            raise PermissionDenied("Only beamline pipelines, beamline staff and admins write data.")
+        rules.may_ingest.require(request.user)
         changes = request.data
         if not isinstance(changes, dict):
             raise ParseError("Send a JSON object of the fields to change.")
@@ -239,8 +239,7 @@ class DataCollectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def nxmx(self, request):
         """Create or update a collection from an NXmx master file: uploaded (``file``, with the ``directory``
         the data are in), or named by ``path`` under the facility's data root (paths outside it are refused)."""
-        if not ingest.may_ingest(request.user):
-            raise PermissionDenied("Only beamline pipelines, beamline staff and admins write data.")
+        rules.may_ingest.require(request.user)
         form = NxmxUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         given = dict(form.validated_data)

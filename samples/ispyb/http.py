@@ -17,9 +17,7 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from lims.access import has_role
 from lims.api.errors import NON_FIELD, django_errors
-from lims.choices import FacilityRole
 from lims.errors import DomainError
 from lims.tokens import principal_for_bearer
 
@@ -43,7 +41,6 @@ NUL_REFUSED = "Text may not contain NUL characters."
 # Largest value of a bigint id; anything above is no id of ours (and must not reach the database).
 MAX_ID = 2**63 - 1
 # People who may write what beamline control writes (robot actions, sample statuses): any facility role.
-BEAMLINE_WRITERS = tuple(FacilityRole.values)
 
 
 class ApiError(Exception):
@@ -103,15 +100,6 @@ def authenticate(request):
     return principal
 
 
-def require_beamline_writer(principal) -> None:
-    """Beamline control's writes: a beamline's API token (its own beamline: the selectors see to it) or
-    facility staff. A proposal member reads their samples but does not play the robot: 403."""
-    if not getattr(principal, "is_machine", False) and not has_role(principal, *BEAMLINE_WRITERS):
-        raise ApiError(
-            403, "Only beamline control and facility staff report robot actions and statuses.", "permission_denied"
-        )
-
-
 def endpoint(view=None, *, auth: bool = True):
     """A view of this API: ``view(request, principal, **kwargs)`` (``view(request)`` with ``auth=False``).
 
@@ -136,8 +124,9 @@ def endpoint(view=None, *, auth: bool = True):
                 return error_reply(ApiError(409, exc.message, exc.code))
             except Http404:
                 return error_reply(not_found())
-            except PermissionDenied:
-                return error_reply(ApiError(403, "You do not have permission to do this.", "permission_denied"))
+            except PermissionDenied as exc:  # a rule's refusal (lims.rules) says who may
+                detail = str(exc) or "You do not have permission to do this."
+                return error_reply(ApiError(403, detail, "permission_denied"))
             except SuspiciousOperation as exc:  # e.g. a body above DATA_UPLOAD_MAX_MEMORY_SIZE
                 return error_reply(ApiError(400, str(exc) or "Bad request.", "bad_request"))
 

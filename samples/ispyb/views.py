@@ -2,8 +2,9 @@
 
 Who sees what: a beamline's API token its own beamline only (another beamline is a 404, as if it did
 not exist); beamline staff, local contacts and admins a whole sample changer; a proposal member their
-own proposals' samples. Beamline control's writes (robot actions, sample statuses) come from API tokens
-or facility staff; a member is refused them (403).
+own proposals' samples. Who writes is asked of ``lims.rules``, as the pages and the native API ask it:
+robot actions and sample statuses from the beamline's token, beamline staff, local contacts and admins;
+anybody else who sees the object is refused (403).
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from lims.access import has_role
+from lims import rules
 from lims.api.errors import django_errors
 from lims.logins import LockedOut, locked_out_json, password_login
-from lims.models import Beamline, Proposal, Session
-from lims.selectors import beamline_visible_to, may_see_changer, session_visible_to
+from lims.models import Proposal, Session
+from lims.selectors import beamline_visible_to, session_visible_to
 from lims.services import session_create
 from lims.tokens import login_tokens, principal_for_key, refresh_tokens
 
 from ..models import RobotAction, Sample
 from ..selectors import robot_action_visible_to, sample_visible_to
-from ..services import ASSIGN_ROLES, parse_sample_status, robot_action_complete, robot_action_create, sample_status_set
+from ..services import parse_sample_status, robot_action_complete, robot_action_create, sample_status_set
 from . import selectors
 from .http import (
     ApiError,
@@ -37,7 +38,6 @@ from .http import (
     parse_reference,
     parse_timestamp,
     reply,
-    require_beamline_writer,
 )
 
 # Auth.
@@ -147,9 +147,8 @@ def session_detail(request, principal, pk: int):
 def session_book(request, principal):
     """Book a session: ``{proposalId | proposal, beamLineName, startDate, endDate, comments}``. Beamline staff
     and admins, or a beamline's API token (for its own beamline)."""
-    machine = getattr(principal, "is_machine", False)
-    if not machine and not has_role(principal, *ASSIGN_ROLES):
-        raise ApiError(403, "Only beamline staff and beamline control book sessions.", "permission_denied")
+    machine = rules.is_machine(principal)
+    rules.may_book_session.require(principal)
     data = body(request)
     errors = {}
     proposal = None
@@ -229,8 +228,7 @@ def sample_list(request, principal):
         raise invalid({"beamLineName": ["Give the beamline (beamLineName) or the session (sessionId)."]})
     beamline_id = _beamline_id(principal, name)
     member = None
-    # may_see_changer reads only the pk of the beamline for a token, and the roles for a person.
-    if not may_see_changer(principal, Beamline(pk=beamline_id)):
+    if not rules.may_see_changer(principal, beamline_id):
         member = principal
     items = selectors.changer_samples(
         beamline_id=beamline_id, proposal_name=query.get("proposal") or None, member=member
@@ -253,8 +251,8 @@ def sample_detail(request, principal, pk: int):
 @endpoint
 def sample_update(request, principal, pk: int):
     """``{blSampleStatus: "LOADED" | "ERROR - sample" | ..., lastKnownCentringPosition: ...}``."""
-    require_beamline_writer(principal)
-    sample_id = _visible_sample_id(principal, pk)
+    sample_id = _visible_sample_id(principal, pk)  # what the principal does not see is a 404 first
+    rules.may_set_sample_status.require(principal)
     data = body(request)
     status = detail = None
     raw_status = data.get("blSampleStatus")
@@ -284,7 +282,7 @@ def _sample_ref(pk: int):
 def robot_action_report(request, principal):
     """What the robot did. The sample may be unknown (null, -1, an id nobody has): stored all the same,
     unlinked, linked by its pin barcode when that names a sample the principal sees."""
-    require_beamline_writer(principal)
+    rules.may_report_robot_action.require(principal)
     data = body(request)
     errors = {}
     session_id = parse_id(data.get("sessionId"), "sessionId", errors)
@@ -351,10 +349,10 @@ def _robot_action_item(action: RobotAction) -> dict:
 @endpoint
 def robot_action_update(request, principal, pk: int):
     """Complete an action: ``{endTimestamp, status, message}`` (the end time defaults to now)."""
-    require_beamline_writer(principal)
     action = one_of(robot_action_visible_to(principal).select_related(None).filter(pk=pk))
     if action is None:
         raise not_found("No such robot action.")
+    rules.may_report_robot_action.require(principal, action.beamline_id)
     data = body(request)
     errors = {}
     ended_at = parse_timestamp(data.get("endTimestamp"), "endTimestamp", errors)

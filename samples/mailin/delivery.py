@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from lims import rules
 from lims.errors import DomainError
 from samples.models import ShipmentReport
 from shipping.choices import NotificationReason, ShipmentStatus
@@ -30,7 +31,6 @@ from shipping.models import Notification, Shipment
 from shipping.outbox import notification_enqueue
 
 from .report import render_report
-from .services import may_operate
 
 ATTACH_LIMIT = 2 * 1024 * 1024  # a PDF under 2 MB goes with the email; a larger one is a link only
 # A shipment's work can be completed once its dewars are with the facility (and still, when on its way back).
@@ -38,7 +38,7 @@ COMPLETABLE = (ShipmentStatus.AT_FACILITY, ShipmentStatus.PROCESSING, ShipmentSt
 
 
 def _check(shipment: Shipment, user) -> None:
-    if not may_operate(user):
+    if not rules.may_operate_mailin(user):
         raise DomainError("Only mail-in operators and admins deliver mail-in reports.", code="forbidden")
     if not shipment.proposal.mail_in:
         raise DomainError(f"{shipment.name} is not a mail-in shipment: it has no result report.", code="not_mailin")

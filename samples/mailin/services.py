@@ -3,23 +3,15 @@
 sample_mailin_state_set(*, sample, user, state, reason="", notes=None) -> Sample
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from lims import audit
-from lims.access import has_role
-from lims.choices import AuditAction, FacilityRole
+from lims import audit, rules
+from lims.choices import AuditAction
 from samples.choices import MailinState
 from samples.models import Sample
 
 NEEDS_REASON = frozenset({MailinState.SKIPPED, MailinState.FAILED})
-
-
-def may_operate(user) -> bool:
-    """Mail-in operators and admins work the queue; nobody else, and no API token."""
-    if getattr(user, "is_machine", False):
-        return False
-    return has_role(user, FacilityRole.MAILIN_OPERATOR, FacilityRole.ADMIN)
 
 
 @transaction.atomic
@@ -29,8 +21,7 @@ def sample_mailin_state_set(*, sample: Sample, user, state: str, reason: str = "
     ``notes`` None leaves the operator notes as they are. The reason is kept only for the states that take
     one. Audited as a transition, with the fields before and after.
     """
-    if not may_operate(user):
-        raise PermissionDenied("Only mail-in operators and admins set a mail-in sample's state.")
+    rules.may_operate_mailin.require(user)
     if state not in MailinState.values:
         raise ValidationError({"state": f"Unknown state {state!r}."})
     reason = (reason or "").strip()

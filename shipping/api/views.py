@@ -10,11 +10,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from lims import rules
 from samples import sheets
 from samples.api.serializers import ImportResultSerializer, SheetUploadSerializer
 from shipping import labels, selectors, services
@@ -86,8 +87,7 @@ class LocationViewSet(viewsets.ReadOnlyModelViewSet):
     def label_sheets(self, request):
         """Barcode sheets of every active location and of every puck position of each beamline's sample
         changer (``<BEAMLINE>-SC-<puck>``, or ``<BEAMLINE>-SC-<cell>-<puck>``): stores, beamline staff, admin."""
-        if not labels.may_print_location_labels(request.user):
-            raise PermissionDenied("Location barcode sheets are for stores and beamline staff.")
+        rules.may_print_location_labels.require(request.user)
         return pdf_response(labels.location_labels)
 
 

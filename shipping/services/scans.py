@@ -4,9 +4,8 @@ transport service call.
     scan(user=, barcode=, location="", action="", ...) -> Movement
     identify(user, code) -> Dewar | Location          what a scanned code is (the station's first step)
     next_action(dewar, location=None) -> str | None   the likely next step, offered by the station
-    may_scan(user) -> bool
 
-Who scans: stores staff, beamline staff (they carry dewars to and from the beamline and scan them there)
+Who scans (``lims.rules.may_scan``): stores staff, beamline staff (they carry dewars to and from the beamline and scan them there)
 and admins. Proposal members follow their dewars on the dewar page but never move them.
 
 The rules of each movement stay in ``shipping.services.dewars``; this module only reads the codes, refuses
@@ -16,12 +15,11 @@ formed but belong to nothing are ``UnknownBarcode`` (404), refusals of the servi
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from lims.access import has_role
+from lims import rules
 from lims.barcodes.codes import is_dewar_barcode, normalise, problem
-from lims.choices import FacilityRole
 from lims.errors import DomainError
 
 from ..choices import DewarStatus
@@ -39,7 +37,6 @@ from .dewars import (
     return_locked,
 )
 
-SCAN_ROLES = (FacilityRole.STORES, FacilityRole.BEAMLINE_STAFF, FacilityRole.ADMIN)
 ACTIONS = {
     "receive": "Receive",
     "move": "Move",
@@ -54,11 +51,6 @@ class UnknownBarcode(DomainError):
     """A well-formed code that no dewar (or location) carries. The API answers 404, the station amber."""
 
     code = "unknown_barcode"
-
-
-def may_scan(user) -> bool:
-    """Stores staff, beamline staff and admins scan dewars; see the module docstring."""
-    return has_role(user, *SCAN_ROLES)
 
 
 def identify(user, raw: str) -> Dewar | Location:
@@ -145,9 +137,8 @@ def scan(
     stores) or where a dewar is moved. Each movement is one transport service call, so the same scan twice
     records one event and answers "already here" the second time.
     """
-    if not may_scan(user):
-        # Scanners are facility staff, who see every dewar: no need to scope the lookup below.
-        raise PermissionDenied("Scanning dewars is for stores staff, beamline staff and admins.")
+    # Scanners are facility staff, who see every dewar: no need to scope the lookup below.
+    rules.may_scan.require(user)
     code = dewar_code(barcode)
     place = resolve_location(location)
     if action and action not in ACTIONS:

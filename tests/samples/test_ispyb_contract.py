@@ -503,7 +503,8 @@ def test_completing_a_robot_action(mx3, mx1, member):
     action_id = mx3.post("events/robot-action", robot_action(status=None, endTimestamp=None)).json()["robotActionId"]
     done = {"endTimestamp": "2026-03-10 10:01:00", "status": "ERROR", "message": "gripper"}
     assert_error(mx1.patch(f"robot-actions/{action_id}", done), 404, "not_found")
-    assert_error(login(member).patch(f"robot-actions/{action_id}", done), 403)
+    # An action on no sample of hers: the member does not see it (404, as from /api/v1/robot-actions/).
+    assert_error(login(member).patch(f"robot-actions/{action_id}", done), 404, "not_found")
     response = mx3.patch(f"robot-actions/{action_id}", done)
     assert response.status_code == 200
     item = response.json()

@@ -5,7 +5,6 @@
     ingest_screenings(*, principal, items) -> [ScreeningResult]
     ingest_processings(*, principal, items) -> [ProcessingResult]
     search_text(...) -> str        the catalogue's lower-cased search column (use it wherever a collection changes)
-    may_ingest(principal) -> bool  a beamline's API token, beamline staff, admins
 
 Every item is validated by hand first (types, ranges, choices, times): a serializer or ``full_clean`` per item
 would cost more than the whole database work of a batch. Links are then resolved in bulk (one query each:
@@ -27,7 +26,7 @@ moves) are audited by their own services.
 
 from .collections import collection_update, ingest_collections
 from .results import best_resolution_update, ingest_processings, ingest_screenings
-from .values import MAX_BATCH, BatchError, may_ingest, search_text
+from .values import MAX_BATCH, BatchError, search_text
 
 __all__ = [
     "MAX_BATCH",
@@ -37,6 +36,5 @@ __all__ = [
     "ingest_collections",
     "ingest_processings",
     "ingest_screenings",
-    "may_ingest",
     "search_text",
 ]

@@ -7,9 +7,6 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from lims.access import has_role
-from lims.choices import FacilityRole
-
 from ..choices import CollectionStatus, ExperimentType
 from ..models import (
     DataCollection,
@@ -17,7 +14,6 @@ from ..models import (
 
 MAX_BATCH = 1000
 MAX_INT = 2**31 - 1
-INGEST_ROLES = (FacilityRole.BEAMLINE_STAFF, FacilityRole.ADMIN)
 REQUIRED = "This field is required."
 WHOSE = "Cannot tell whose data this is: give the sample (sample or pin_code) or the session."
 
@@ -28,10 +24,6 @@ class BatchError(Exception):
     def __init__(self, errors: dict[int, dict[str, list[str]]]):
         super().__init__(f"{len(errors)} invalid item(s)")
         self.errors = dict(sorted(errors.items()))
-
-
-def may_ingest(principal) -> bool:
-    return getattr(principal, "is_machine", False) or has_role(principal, *INGEST_ROLES)
 
 
 def search_text(
