@@ -11,8 +11,23 @@
 A view that documents a code itself (``@extend_schema(responses={400: ...})``) keeps its own.
 """
 
+import copy
+
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
+
+
+def blank_in_model(field) -> bool:
+    """Whether the model field behind a serializer field may hold "" (``blank=True``)."""
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or len(field.source_attrs) != 1:
+        return False
+    try:
+        return model._meta.get_field(field.source_attrs[0]).blank
+    except FieldDoesNotExist:
+        return False
+
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 PAGE_PARAMETERS = ("page", "cursor")
@@ -46,7 +61,16 @@ class SheetErrorSerializer(ErrorSerializer):
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's, with the error answers of the module docstring added to each operation."""
+    """drf-spectacular's, with the error answers of the module docstring added to each operation, and the
+    blank choice of a read-only model field in its enum."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if isinstance(field, serializers.ChoiceField) and field.read_only and blank_in_model(field):
+            # ModelSerializer drops allow_blank from read-only fields, but the answer still carries the
+            # stored "" (``mailin_request: ""`` on a pin that is not mail-in).
+            field = copy.copy(field)
+            field.allow_blank = True
+        return super()._map_serializer_field(field, direction, bypass_extensions)
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
