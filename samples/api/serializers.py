@@ -320,9 +320,10 @@ class AssignSerializer(serializers.Serializer):
     location code "MX-3-SC-7") and names the beamline too. A beamline's API token fills its own changer.
     """
 
-    beamline = CharField(required=False, max_length=40, help_text="The beamline's id or name.")
+    # Loose on purpose: beamline control sends the id as a number and the address "7" as 7.
+    beamline = serializers.CharField(required=False, max_length=40, help_text="The beamline's id or name.")
     position = serializers.IntegerField(required=False, min_value=1, max_value=SMALLINT_MAX)
-    address = CharField(required=False, max_length=20, help_text='As the changer says it: "7", "3:2".')
+    address = serializers.CharField(required=False, max_length=20, help_text='As the changer says it: "7", "3:2".')
     position_code = CharField(required=False, max_length=60, help_text='e.g. "MX-3:07".')
     session = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=ID_MAX, help_text="Default: the puck's session."
