@@ -286,7 +286,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lims.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lims.api.errors.exception_handler",
 }
 

@@ -5,8 +5,27 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+class CharField(serializers.CharField):
+    """Text that must arrive as text: DRF's turns ``123`` into ``"123"``, hiding a client's mistake."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id that must arrive as an integer (or its digits in a form): DRF's takes ``1.5`` for id 1, and
+    ``true`` for id 1 too (booleans are ints to Python)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.INT)
-class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class ScopedPrimaryKeyRelatedField(PrimaryKeyRelatedField):
     """An id resolved within what the requesting user may see: another proposal's id is "does not exist".
 
     ``scope`` is a selector taking the user (``lims.selectors.lab_contact_visible_to``...), called per
@@ -20,12 +39,6 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
         return self.scope(getattr(request, "user", None))
-
-    def to_internal_value(self, data):
-        # Booleans are ints to Python: ``true`` must not become id 1.
-        if isinstance(data, bool):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        return super().to_internal_value(data)
 
 
 class UserSummarySerializer(serializers.Serializer):

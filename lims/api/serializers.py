@@ -1,5 +1,6 @@
 """Serializers of the core domain: proposals, beamlines, sessions and lab contact cards."""
 
+from django.db import models
 from rest_framework import serializers
 
 from lims.models import Beamline, LabContact, Proposal, Session
@@ -7,7 +8,7 @@ from lims.selectors import proposal_visible_to
 from lims.services import LAB_CONTACT_FIELDS
 from samples.api.serializers import ChangerPositionSerializer
 
-from .fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer
+from .fields import CharField, ScopedPrimaryKeyRelatedField, UserSummarySerializer
 
 
 class ProposalSerializer(serializers.ModelSerializer):
@@ -70,6 +71,12 @@ class SessionSerializer(serializers.ModelSerializer):
 class LabContactSerializer(serializers.ModelSerializer):
     """A lab contact card. Checks types only; ``lims.services`` checks the rules (unique card name...)."""
 
+    # The card's text fields as text only (``lims.api.fields.CharField``): ``name: 123`` is a 400.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: CharField,
+        models.TextField: CharField,
+    }
     proposal = ScopedPrimaryKeyRelatedField(proposal_visible_to)
     proposal_name = serializers.CharField(source="proposal.name", read_only=True)
 

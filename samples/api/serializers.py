@@ -8,7 +8,7 @@ them under the same paths ("dewars.0.containers.1.samples.2.name").
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lims.api.fields import ScopedPrimaryKeyRelatedField
+from lims.api.fields import CharField, ScopedPrimaryKeyRelatedField
 from samples.choices import (
     MAX_OTHER_CAPACITY,
     ContainerType,
@@ -85,7 +85,7 @@ class ContainerSerializer(serializers.ModelSerializer):
 
 
 def _text(max_length: int | None = None, **kwargs):
-    return serializers.CharField(required=False, allow_blank=True, max_length=max_length, **kwargs)
+    return CharField(required=False, allow_blank=True, max_length=max_length, **kwargs)
 
 
 def _number(min_value=None, max_value=None):
@@ -97,12 +97,12 @@ class SampleWriteSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     position = serializers.IntegerField(min_value=1, max_value=MAX_OTHER_CAPACITY)
-    name = serializers.CharField(max_length=45)
-    pin_code = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=20)
+    name = CharField(max_length=45)
+    pin_code = CharField(required=False, allow_null=True, allow_blank=True, max_length=20)
     protein = ScopedPrimaryKeyRelatedField(
         protein_visible_to, required=False, help_text="A protein id of the shipment's proposal."
     )
-    protein_acronym = serializers.CharField(
+    protein_acronym = CharField(
         required=False,
         max_length=45,
         help_text="Instead of ``protein``: the acronym of a protein of the proposal; a new acronym adds it.",
@@ -133,7 +133,7 @@ class ContainerWriteSerializer(serializers.Serializer):
     """A puck to create or change, with all its pins; pins left out are removed."""
 
     id = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
-    name = serializers.CharField(max_length=60)
+    name = CharField(max_length=60)
     container_type = serializers.ChoiceField(choices=ContainerType.choices, required=False)
     capacity = serializers.IntegerField(
         required=False,
@@ -142,7 +142,7 @@ class ContainerWriteSerializer(serializers.Serializer):
         max_value=SMALLINT_MAX,
         help_text='Only for container type "other"; SPINE and UniPuck have their own.',
     )
-    barcode = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=40)
+    barcode = CharField(required=False, allow_null=True, allow_blank=True, max_length=40)
     comments = _text(trim_whitespace=False)
     samples = SampleWriteSerializer(many=True, required=False)
 
@@ -320,10 +320,11 @@ class AssignSerializer(serializers.Serializer):
     location code "MX-3-SC-7") and names the beamline too. A beamline's API token fills its own changer.
     """
 
+    # Loose on purpose: beamline control sends the id as a number and the address "7" as 7.
     beamline = serializers.CharField(required=False, max_length=40, help_text="The beamline's id or name.")
     position = serializers.IntegerField(required=False, min_value=1, max_value=SMALLINT_MAX)
     address = serializers.CharField(required=False, max_length=20, help_text='As the changer says it: "7", "3:2".')
-    position_code = serializers.CharField(required=False, max_length=60, help_text='e.g. "MX-3:07".')
+    position_code = CharField(required=False, max_length=60, help_text='e.g. "MX-3:07".')
     session = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=ID_MAX, help_text="Default: the puck's session."
     )
@@ -338,7 +339,7 @@ class AssignResultSerializer(serializers.Serializer):
 
 
 class UnassignSerializer(serializers.Serializer):
-    message = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    message = CharField(required=False, allow_blank=True, max_length=255)
 
 
 class UnassignResultSerializer(serializers.Serializer):
@@ -425,7 +426,7 @@ class RobotActionSerializer(serializers.ModelSerializer):
 
 def _text_field(max_length: int = 10_000):
     # Generous limits: the service truncates to the column, beamline control must never lose a record.
-    return serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=max_length)
+    return CharField(required=False, allow_blank=True, allow_null=True, max_length=max_length)
 
 
 class RobotActionCreateSerializer(serializers.Serializer):
@@ -454,7 +455,7 @@ class RobotActionCompleteSerializer(serializers.Serializer):
 
     status = robot_action_status("robot-action-complete")
     ended_at = serializers.DateTimeField(required=False, allow_null=True)
-    message = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    message = CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
 
 
 class SampleStatusSerializer(serializers.Serializer):
@@ -463,7 +464,7 @@ class SampleStatusSerializer(serializers.Serializer):
     status = UpperChoiceField(
         SampleStatus.choices, upper=False, required=False, allow_null=True, help_text="Any but registered."
     )
-    detail = serializers.CharField(required=False, allow_blank=True, max_length=255, help_text='e.g. "ERROR - sample".')
+    detail = CharField(required=False, allow_blank=True, max_length=255, help_text='e.g. "ERROR - sample".')
     centring_position = serializers.JSONField(
         required=False, allow_null=True, help_text="The centring's motor positions, as an object."
     )

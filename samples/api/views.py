@@ -58,7 +58,11 @@ from .serializers import (
 
 ERROR = inline_serializer(
     "BeamlineError",
-    {"detail": serializers.CharField(), "code": serializers.CharField(), "errors": serializers.DictField()},
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "errors": serializers.DictField(required=False),
+    },
 )
 is_machine = rules.is_machine
 

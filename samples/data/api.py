@@ -62,7 +62,11 @@ class FastJSONParser(BaseParser):
 
 ERROR = inline_serializer(
     "IngestError",
-    {"detail": serializers.CharField(), "code": serializers.CharField(), "errors": serializers.DictField()},
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "errors": serializers.DictField(required=False),
+    },
 )
 IDS = inline_serializer("IngestedIds", {"ids": serializers.ListField(child=serializers.IntegerField())})
 ONE = inline_serializer("IngestedOne", {"id": serializers.IntegerField(), "external_id": serializers.CharField()})

@@ -12,7 +12,7 @@ a query per row: see ``shipping.selectors.shipment_detail``.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lims.api.fields import ScopedPrimaryKeyRelatedField, UserSummarySerializer
+from lims.api.fields import CharField, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField, UserSummarySerializer
 from lims.api.serializers import LabContactCardSerializer
 from lims.selectors import lab_contact_visible_to, local_contact_list, proposal_visible_to, session_visible_to
 from samples.api.serializers import (
@@ -105,7 +105,7 @@ class ShipmentSampleWriteSerializer(SampleWriteSerializer):
     mailin_priority = serializers.IntegerField(
         required=False, allow_null=True, min_value=-SMALLINT_MAX, max_value=SMALLINT_MAX, help_text="1 = most urgent."
     )
-    mailin_comments = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    mailin_comments = CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
 class ShipmentContainerWriteSerializer(ContainerWriteSerializer):
@@ -231,16 +231,16 @@ class DewarWriteSerializer(serializers.Serializer):
     """A dewar to create or change, with all its containers; containers left out are removed."""
 
     id = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
-    name = serializers.CharField(max_length=60)
-    delivery_location = serializers.PrimaryKeyRelatedField(
+    name = CharField(max_length=60)
+    delivery_location = PrimaryKeyRelatedField(
         queryset=delivery_locations(), required=False, allow_null=True, help_text="The stores or a beamline."
     )
     customs_value = serializers.DecimalField(**MONEY)
     transport_value = serializers.DecimalField(**MONEY)
-    courier_to_facility = serializers.CharField(required=False, allow_blank=True, max_length=45)
-    tracking_to_facility = serializers.CharField(required=False, allow_blank=True, max_length=60)
-    courier_from_facility = serializers.CharField(required=False, allow_blank=True, max_length=45)
-    tracking_from_facility = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    courier_to_facility = CharField(required=False, allow_blank=True, max_length=45)
+    tracking_to_facility = CharField(required=False, allow_blank=True, max_length=60)
+    courier_from_facility = CharField(required=False, allow_blank=True, max_length=45)
+    tracking_from_facility = CharField(required=False, allow_blank=True, max_length=60)
     session = ScopedPrimaryKeyRelatedField(
         session_visible_to, required=False, allow_null=True, help_text="The session (experiment) it is for."
     )
@@ -251,7 +251,7 @@ class DewarWriteSerializer(serializers.Serializer):
         allow_null=True,
         help_text="A user id of a facility local contact or beamline staff member.",
     )
-    comments = serializers.CharField(required=False, allow_blank=True)
+    comments = CharField(required=False, allow_blank=True)
     containers = ShipmentContainerWriteSerializer(many=True, required=False)
 
 
@@ -261,7 +261,7 @@ class ShipmentWriteSerializer(serializers.Serializer):
     Items are matched by ``id`` when given, else dewars and containers by name and samples by position.
     """
 
-    name = serializers.CharField(max_length=60)
+    name = CharField(max_length=60)
     expected_arrival = serializers.DateField(required=False, allow_null=True)
     sending_contact = ScopedPrimaryKeyRelatedField(
         lab_contact_visible_to, required=False, allow_null=True, help_text='Lab contact card "to facility".'
@@ -269,10 +269,10 @@ class ShipmentWriteSerializer(serializers.Serializer):
     return_contact = ScopedPrimaryKeyRelatedField(
         lab_contact_visible_to, required=False, allow_null=True, help_text='Lab contact card "home lab".'
     )
-    return_courier = serializers.CharField(required=False, allow_blank=True, max_length=45)
-    return_courier_account = serializers.CharField(required=False, allow_blank=True, max_length=45)
+    return_courier = CharField(required=False, allow_blank=True, max_length=45)
+    return_courier_account = CharField(required=False, allow_blank=True, max_length=45)
     safety_level = serializers.ChoiceField(choices=SafetyLevel.choices, required=False)
-    comments = serializers.CharField(required=False, allow_blank=True)
+    comments = CharField(required=False, allow_blank=True)
     dewars = DewarWriteSerializer(many=True, required=False)
 
 

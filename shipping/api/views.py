@@ -7,7 +7,7 @@ status changes from ``shipping.services``, sheet imports from ``samples.sheets``
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from lims import rules
+from lims.api.schema import InvalidSerializer, SheetErrorSerializer
 from samples import sheets
 from samples.api.serializers import ImportResultSerializer, SheetUploadSerializer
 from shipping import labels, selectors, services
@@ -157,7 +158,17 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         shipment = services.shipment_cancel(shipment=self.get_object(), user=request.user)
         return self.detail_response(shipment)
 
-    @extend_schema(request={"multipart/form-data": SheetUploadSerializer}, responses=ImportResultSerializer)
+    @extend_schema(
+        request={"multipart/form-data": SheetUploadSerializer},
+        responses={
+            200: ImportResultSerializer,
+            400: PolymorphicProxySerializer(
+                "SheetImportError",
+                [SheetErrorSerializer, InvalidSerializer],
+                resource_type_field_name=None,
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_sheet(self, request, pk=None):
         """Fill a draft shipment from a sample sheet (CSV or XLSX, as the template); all or nothing."""
