@@ -248,6 +248,8 @@ def sample_detail(request, pk: int):
     from .data.catalogue import sample_collections  # the data pages' read; imported where it is used
 
     collections, collections_total = sample_collections(request.user, sample)
+    # The puck's history: its arrival and return with its dewar, and its times in sample changers.
+    assignments = list(journey["assignments"])
     return render(
         request,
         "samples/beamline/sample_detail.html",
@@ -263,7 +265,8 @@ def sample_detail(request, pk: int):
             else "",
             "can_see_changer": container.beamline_id and may_see_changer(request.user, container.beamline),
             "dewar_events": list(journey["dewar_events"]),
-            "assignments": list(journey["assignments"]),
+            "assignments": assignments,
+            "been_in_changer": any(row.beamline_id for row in assignments),
             "robot_actions": list(journey["robot_actions"]),
             "status_history": list(journey["status_history"]),
             "collections": collections,

@@ -12,6 +12,8 @@ and admins. Proposal members follow their dewars on the dewar page but never mov
 The rules of each movement stay in ``shipping.services.dewars``; this module only reads the codes, refuses
 what is not a dewar, and picks the service. Bad codes are ``ValidationError`` (400), codes that are well
 formed but belong to nothing are ``UnknownBarcode`` (404), refusals of the services are ``DomainError`` (409).
+A dispatch refused because pucks are still in a sample changer (``pucks_in_changer``) may be scanned again
+as ``unload_dispatch``: the pucks are unloaded and the dewar dispatched in one transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .dewars import (
     note_locked,
     receive_locked,
     return_locked,
+    unload_dispatch_locked,
 )
 
 SCAN_ROLES = (FacilityRole.STORES, FacilityRole.BEAMLINE_STAFF, FacilityRole.ADMIN)
@@ -44,6 +47,7 @@ ACTIONS = {
     "receive": "Receive",
     "move": "Move",
     "dispatch": "Dispatch",
+    "unload_dispatch": "Unload and dispatch",
     "return": "Confirm return",
     "note": "Add a note",
     "incident": "Report an incident",
@@ -171,6 +175,8 @@ def scan(
             return move_locked(dewar, user=user, location=place)
         if action == "dispatch":
             return dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
+        if action == "unload_dispatch":
+            return unload_dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
         if action == "return":
             return return_locked(dewar, user=user)
         if action == "note":
