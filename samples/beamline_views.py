@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from lims.errors import DomainError
@@ -181,16 +182,22 @@ def _session_pucks(session):
 def session_detail(request, pk: int):
     """A session: its proposal, beamline, dates and local contact, and its samples by changer position."""
     session = get_object_or_404(session_visible_to(request.user), pk=pk)
-    pucks = list(_session_pucks(session))
-    for puck in pucks:
-        puck.code = session.beamline.position_code(puck.changer_position)
+    over = session.end < timezone.now()
+    if over:
+        # A past session: what was loaded during it, from the pucks' history, not today's changer.
+        pucks = selectors.session_loaded(session)
+    else:
+        pucks = list(_session_pucks(session))
+        for puck in pucks:
+            puck.code = session.beamline.position_code(puck.changer_position)
     return render(
         request,
         "samples/beamline/session_detail.html",
         {
             "session": session,
             "pucks": pucks,
-            "can_unload": may_assign(request.user, session.beamline),
+            "over": over,
+            "can_unload": not over and may_assign(request.user, session.beamline),
             "can_see_changer": may_see_changer(request.user, session.beamline),
         },
     )
@@ -207,8 +214,12 @@ def session_unload_page(request, pk: int):
             {"reason": "Only beamline staff and admins empty a sample changer."},
             status=403,
         )
-    if request.method == "POST":
-        taken = session_unload(session=session, user=request.user)
+    if session.end < timezone.now() or request.method == "POST":
+        try:
+            taken = session_unload(session=session, user=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("beamline:session", pk=session.pk)
         if taken:
             names = ", ".join(c.barcode or c.name for c in taken)
             messages.success(

@@ -281,7 +281,16 @@ def container_unassign(*, container: Container, user, message: str = "") -> Cont
 
 @transaction.atomic
 def session_unload(*, session: Session, user) -> list[Container]:
-    """Take every puck of ``session``'s proposal out of the session's beamline's changer, in one go."""
+    """Take every puck of ``session``'s proposal out of the session's beamline's changer, in one go.
+
+    Refused once the session is over: what is in the changer then is no longer the session's (its page
+    shows what was loaded during it); single pucks are taken out from the changer page."""
+    if session.end < timezone.now():
+        raise DomainError(
+            f"The session ended on {timezone.localtime(session.end):%Y-%m-%d %H:%M}: it has nothing to unload. "
+            "Take pucks out from the sample changer's page.",
+            code="session_over",
+        )
     containers = list(
         Container.objects.select_for_update(of=("self",))
         .select_related("beamline")
