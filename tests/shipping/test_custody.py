@@ -133,3 +133,23 @@ def test_a_returned_puck_is_in_no_changer_or_sample_list(received, puck, isara, 
         "/ispyb/api/v1/samples", {"beamLineName": "MX-3"}, headers={"Authorization": f"Bearer {token}"}
     )
     assert ispyb.status_code == 200 and ispyb.json() == []
+
+
+def test_the_migration_brings_pucks_stranded_in_a_changer_by_an_earlier_dispatch_in_step(
+    received, puck, isara, beamline_staff
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("samples.migrations.0009_sample_custody_statuses")
+    container_assign(container=puck, beamline=isara, position=7, user=beamline_staff)
+    # What main's dispatch left behind: the dewar on its way home, its puck still in the changer.
+    received.dewars.update(status=DewarStatus.IN_TRANSIT_TO_USER)
+
+    migration.in_step(apps, None)
+
+    assert statuses(puck) == (ContainerStatus.RETURNED, {SampleStatus.RETURNED})
+    assert puck.beamline_id is None and puck.changer_position is None
+    last = ContainerHistory.objects.filter(container=puck).latest("at", "id")
+    assert (last.status, last.beamline_id, last.changer_position) == ("returned", isara.pk, 7)
