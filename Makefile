@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench bench-data install sysdeps-run sysdeps-test lint format migrate demo ci worker clean
+.PHONY: run test bench bench-data install sysdeps-run sysdeps-test lint format migrate demo ci worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ format: install
 
 worker: install
 	$(BIN)/celery -A lims worker -l info
+
+# One beat for the whole site: it re-sends notifications that no worker took (CELERY_BEAT_SCHEDULE).
+beat: install
+	$(BIN)/celery -A lims beat -l info
 
 ci:
 	bash .ci/run

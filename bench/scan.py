@@ -31,9 +31,9 @@ DEWARS_PER_SCANNER = 4
 def seed(scanners: int) -> tuple[str, list[list[str]], tuple[str, str]]:
     """Migrate, then dewars received at the facility (their own shipment per scanner), two locations, a token."""
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from lims.choices import FacilityRole
+    from lims.tokens import personal_token_create
     from shipping.choices import LocationKind
     from shipping.services import dewar_receive, shipment_send
     from tests import factories as f
@@ -52,7 +52,7 @@ def seed(scanners: int) -> tuple[str, list[list[str]], tuple[str, str]]:
         for dewar in shipment.dewars.order_by("id"):
             dewar_receive(dewar=dewar, user=stores, location=shelf)
         barcodes.append(list(shipment.dewars.order_by("id").values_list("barcode", flat=True)))
-    token = Token.objects.create(user=stores).key
+    _, token = personal_token_create(user=stores)
     return token, barcodes, (beamline.barcode, shelf.barcode)
 
 
@@ -124,8 +124,8 @@ FLOOR_STATEMENTS = (
     (
         "auth",
         "SELECT u.id, u.is_active, ARRAY(SELECT g.name FROM auth_group g JOIN auth_user_groups ug"
-        " ON ug.group_id = g.id WHERE ug.user_id = u.id) FROM authtoken_token t JOIN auth_user u ON u.id = t.user_id"
-        " WHERE t.key = $1",
+        " ON ug.group_id = g.id WHERE ug.user_id = u.id) FROM lims_personaltoken t JOIN auth_user u ON u.id = t.user_id"
+        " WHERE t.key_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()",
         "text",
     ),
     ("place", "SELECT id, kind FROM shipping_location WHERE barcode = $1 AND active", "text"),
@@ -171,6 +171,7 @@ def sql_floor(
     import psycopg2
     from django.contrib.contenttypes.models import ContentType
 
+    from lims.tokens import hash_key
     from shipping.models import Dewar
 
     dewar_type = ContentType.objects.get_for_model(Dewar).pk
@@ -185,7 +186,7 @@ def sql_floor(
     for i in range(scans):
         barcode, place = barcodes[i % len(barcodes)], places[(i // len(barcodes)) % 2]
         start = time.perf_counter()
-        cur.execute(calls["auth"], [token])
+        cur.execute(calls["auth"], [hash_key(token)])  # the key's hash, as the token check computes it
         user_id = cur.fetchone()[0]
         cur.execute(calls["place"], [place])
         location_id, kind = cur.fetchone()

@@ -5,8 +5,8 @@ from django.contrib import admin, messages
 from . import audit
 from .choices import AuditAction
 from .errors import DomainError
-from .models import ApiToken, AuditEntry, Beamline, LabContact, Proposal, ProposalMember, Session
-from .tokens import api_token_create, api_token_revoke
+from .models import ApiToken, AuditEntry, Beamline, LabContact, PersonalToken, Proposal, ProposalMember, Session
+from .tokens import api_token_create, api_token_revoke, personal_token_revoke
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -158,4 +158,29 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             api_token_revoke(token=token, user=request.user)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(admin.ModelAdmin):
+    """People's API tokens (made by ``POST /api/v1/auth/token/``): seen and revoked here, never made or edited.
+
+    Only a hash of each key is stored. Locked-out logins are lifted under "Axes: access attempts"
+    (delete the attempt)."""
+
+    list_display = ["user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at"]
+    search_fields = ["user__username", "prefix"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    fields = readonly_fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            personal_token_revoke(token=token, user=request.user)
         self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)

@@ -324,3 +324,29 @@ class ApiToken(models.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class PersonalToken(models.Model):
+    """A person's key to the native API (``Authorization: Token <key>``), from ``POST /api/v1/auth/token/``.
+
+    Like an ``ApiToken``, only a hash of the key is stored (``lims.tokens.hash_key``) and the key is shown
+    once. It acts as its person, expires at ``expires_at`` (``PERSONAL_TOKEN_TTL``) and can be revoked by
+    its person or an admin; revoked and expired tokens stay, as a record, until an admin deletes them.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens")
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="The key's first characters, to tell keys apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "personal API token"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.prefix}…)"

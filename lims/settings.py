@@ -6,9 +6,11 @@ DATABASE_URL, CELERY_BROKER_URL and the EMAIL_* variables (see README.md).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,10 +113,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "lims",
     "shipping",
     "samples",
@@ -122,6 +124,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lims.content_policy.ContentSecurityPolicyMiddleware",
     # Serves the collected static files under gunicorn, so no separate web server is needed for them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -213,6 +216,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login and tokens (lims.logins, lims.tokens). Failed password logins (the sign-in page, the admin's,
+# /api/v1/auth/token/ and the ISPyB-compatible login) are counted by django-axes per username and client
+# address together: after AXES_FAILURE_LIMIT failures that username is refused from that address, right
+# password or not, for AXES_COOLOFF_TIME hours (0: until an admin lifts it in the admin's "Access attempts"
+# or with `manage.py axes_reset_username`). A successful login clears the count.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks: it turns a lockout into the answer
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+_axes_cooloff_hours = envfloat("AXES_COOLOFF_TIME", 0.5)
+AXES_COOLOFF_TIME = timedelta(hours=_axes_cooloff_hours) if _axes_cooloff_hours > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "lims.logins.lockout_response"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# Personal API tokens (POST /api/v1/auth/token/), stored hashed, expire after this many seconds.
+PERSONAL_TOKEN_TTL = envint("PERSONAL_TOKEN_TTL", 30 * 24 * 3600)
+
 # The address of this site as users reach it: links in emails are built on it (no request to ask).
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -240,11 +264,19 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat (`make beat`, or a worker started with -B): the notification outbox hands queued emails that
+# no worker took (broker down when the scan committed) to a worker again once they are a minute overdue.
+CELERY_BEAT_SCHEDULE = {
+    "resend-stale-notifications": {"task": "shipping.tasks.resend_stale_notifications", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A notification queued or sending this long past its due time shows as stuck on the staff dashboard.
+NOTIFICATION_STUCK_MINUTES = envint("NOTIFICATION_STUCK_MINUTES", 15)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "lims.tokens.PersonalTokenAuthentication",
         "lims.tokens.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -294,6 +326,31 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 if envbool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles only from our own static files,
+# so an injected <script>, onclick=, <style> or style="" does nothing. The templates hold no inline code (it is in
+# static/js and static/css); the API docs page loads its init script from a URL (lims.api.docs); the middleware
+# (lims.content_policy) lets DRF's browsable API alone keep its style attributes. img-src allows data: for the
+# decode page's photo preview and the blank favicon; the camera is a file input (capture), so no blob: is needed.
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only instead (nothing is blocked,
+# violations go to CSP_REPORT_URI if set): to try it on a site before enforcing it.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        **({"report-uri": [env("CSP_REPORT_URI")]} if env("CSP_REPORT_URI") else {}),
+    }
+}
+if envbool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
 
 LOGGING = {
     "version": 1,

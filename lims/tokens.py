@@ -1,7 +1,10 @@
-"""Machine access: API tokens scoped to a beamline, and the bearer tokens of the ISPyB-compatible login.
+"""API tokens: machines' tokens scoped to a beamline, people's personal tokens, and the bearer tokens of the
+ISPyB-compatible login.
 
     api_token_create(*, name, beamline, created_by, user=None) -> (ApiToken, key)   the key, shown once
     api_token_revoke(*, token, user) -> ApiToken
+    personal_token_create(*, user) -> (PersonalToken, key)                           the key, shown once
+    personal_token_revoke(*, token, user) -> PersonalToken
     principal_for_bearer(value) -> TokenPrincipal | User | None    what an "Authorization: Bearer" names
     login_tokens(principal) -> {"token", "refreshToken", "expiresIn"}
     refresh_tokens(refresh_token) -> the same, or None
@@ -13,6 +16,9 @@ is granted explicitly by the beamline selectors and services (its own beamline o
 Bearer values are either an API token's key ("lims_…") or a signed, time-limited token from
 ``auth/login`` (which names an API token or a user, checked again on every request, so that revoking
 the token or deactivating the user takes effect at once).
+
+Personal tokens (``Authorization: Token <key>`` on the native API) act as their person; they expire after
+``PERSONAL_TOKEN_TTL`` seconds. Of every key, machine's or person's, only its hash is stored.
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ from rest_framework import authentication, exceptions
 
 from . import audit
 from .choices import AuditAction
-from .models import ApiToken, Beamline
+from .models import ApiToken, Beamline, PersonalToken
 
 KEY_PREFIX = "lims_"
+PERSONAL_KEY_PREFIX = "limsp_"  # not a KEY_PREFIX: a bearer value starting "lims_" is a machine's key
 SIGNING_SALT = "lims.tokens.bearer"
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per token
 
@@ -44,6 +51,10 @@ def access_ttl() -> int:
 
 def refresh_ttl() -> int:
     return int(getattr(settings, "BEARER_REFRESH_TTL", 7 * 24 * 3600))
+
+
+def personal_ttl() -> int:
+    return int(getattr(settings, "PERSONAL_TOKEN_TTL", 30 * 24 * 3600))
 
 
 def hash_key(key: str) -> str:
@@ -113,12 +124,37 @@ def api_token_create(*, name: str, beamline: Beamline, created_by, user=None, ke
 
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, user) -> ApiToken:
-    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    """Revoke a machine's token at once (a no-op if it already is)."""
+    return _revoke(token, user=user, message="API token revoked")
+
+
+@transaction.atomic
+def personal_token_create(*, user) -> tuple[PersonalToken, str]:
+    """A new personal token for ``user``, valid for ``PERSONAL_TOKEN_TTL`` seconds; returns (token, key)."""
+    key = PERSONAL_KEY_PREFIX + secrets.token_urlsafe(32)
+    token = PersonalToken.objects.create(
+        user=user,
+        prefix=key[:12],
+        key_hash=hash_key(key),
+        expires_at=timezone.now() + timedelta(seconds=personal_ttl()),
+    )
+    audit.record(user=user, action=AuditAction.CREATE, obj=token, message="Personal API token created")
+    return token, key
+
+
+@transaction.atomic
+def personal_token_revoke(*, token: PersonalToken, user) -> PersonalToken:
+    """Revoke a person's token at once (a no-op if it already is); ``user`` is who revokes it."""
+    return _revoke(token, user=user, message="Personal API token revoked")
+
+
+def _revoke(token, *, user, message: str):
+    token = type(token).objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:
         before = audit.snapshot(token)
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(user=user, action=AuditAction.UPDATE, obj=token, before=before, message="API token revoked")
+        audit.record(user=user, action=AuditAction.UPDATE, obj=token, before=before, message=message)
     return token
 
 
@@ -145,11 +181,22 @@ def _token_by_id(pk: int) -> ApiToken | None:
     return token
 
 
-def _touch(token: ApiToken) -> None:
+def _touch(token: ApiToken | PersonalToken) -> None:
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        type(token).objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+
+
+def personal_token_for_key(key: str) -> PersonalToken | None:
+    """The live personal token of ``key``: None when unknown, revoked or expired."""
+    tokens = PersonalToken.objects.select_related("user").filter(
+        key_hash=hash_key(key), revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    token = next(iter(tokens.order_by()[:1]), None)
+    if token is not None:
+        _touch(token)
+    return token
 
 
 def _principal(claims: dict):
@@ -208,6 +255,20 @@ def principal_for_key(key: str):
     """A principal for an API token's key given as a login "token" (None when unknown or revoked)."""
     token = _token_by_key(key) if key else None
     return TokenPrincipal(token) if token else None
+
+
+class PersonalTokenAuthentication(authentication.TokenAuthentication):
+    """DRF: ``Authorization: Token <key>`` with a personal token, found by the key's hash."""
+
+    def authenticate_credentials(self, key):
+        token = personal_token_for_key(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(
+                "The token is unknown, revoked or expired: ask for a new one at /api/v1/auth/token/."
+            )
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return token.user, token
 
 
 class BearerAuthentication(authentication.BaseAuthentication):

@@ -11,7 +11,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
 from shipping.labels import may_print_location_labels
-from shipping.notifications import failed_count as failed_notifications
+from shipping.outbox import failed_count as failed_notifications
+from shipping.outbox import stuck_count as stuck_notifications
 from shipping.selectors import shipment_list
 
 from .barcodes.decode import MAX_UPLOAD_BYTES, DecodeError, decode_upload, load_image
@@ -35,8 +36,9 @@ def dashboard(request):
             "proposals": proposal_visible_to(request.user),
             "page": shipments.get_page(request.GET.get("page")),
             "may_print_location_labels": may_print_location_labels(request.user),
-            # Staff can open the admin, where the failed notifications are listed and can be sent again.
+            # Staff can open the admin, where the failed and stuck notifications are listed and can be sent again.
             "failed_notifications": failed_notifications() if request.user.is_staff else 0,
+            "stuck_notifications": stuck_notifications() if request.user.is_staff else 0,
         },
     )
 

@@ -371,6 +371,10 @@ class ShipmentReport(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     emailed_to = models.TextField(blank=True, help_text="The addresses the link went to, one a line.")
     note = models.CharField(max_length=255, blank=True, help_text="Why this version was issued.")
+    # The email that delivers this version: a retry or a re-send of that email finds the version issued.
+    notification = models.OneToOneField(
+        "shipping.Notification", on_delete=models.SET_NULL, null=True, blank=True, related_name="report"
+    )
 
     class Meta:
         ordering = ["shipment", "-version"]

@@ -1,7 +1,8 @@
 """Admin for shipments, dewars, locations and transport events. Statuses change only through services."""
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from lims.admin import AuditedAdmin, ReadOnlyAdmin, run_service
 
@@ -73,32 +74,52 @@ class DewarEventAdmin(ReadOnlyAdmin):
     search_fields = ["dewar__barcode", "dewar__name", "tracking_number"]
 
 
+class StuckFilter(admin.SimpleListFilter):
+    """Queued or sending for longer than NOTIFICATION_STUCK_MINUTES: the dashboard's "stuck" link."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Stuck")]
+
+    def queryset(self, request, queryset):
+        from .outbox import stuck_filter
+
+        return queryset.filter(stuck_filter()) if self.value() == "yes" else queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    """The log of transport emails, written by the task: staff find the failed ones here and send them again."""
+    """The outbox of emails to users, written by the tasks: staff find the failed and the stuck ones here
+    and send them again."""
 
-    list_display = ["created_at", "event_dewar", "reason", "status", "attempts", "to", "sent_at", "last_error"]
-    list_filter = ["status", "reason"]
-    search_fields = ["event__dewar__barcode", "event__dewar__shipment__name", "subject"]
-    list_select_related = ["event__dewar"]
+    list_display = ["created_at", "about", "reason", "status", "attempts", "to", "sent_at", "last_error"]
+    list_filter = ["status", "reason", StuckFilter]
+    search_fields = ["event__dewar__barcode", "event__dewar__shipment__name", "shipment__name", "subject"]
+    list_select_related = ["event__dewar", "shipment"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
 
-    @admin.display(description="dewar", ordering="event__dewar__barcode")
-    def event_dewar(self, obj):
-        return obj.event.dewar
+    @admin.display(description="dewar or shipment")
+    def about(self, obj):
+        return obj.shipment if obj.event_id is None else obj.event.dewar
 
     @admin.display(description="to")
     def to(self, obj):
         return ", ".join(obj.recipients + obj.cc)
 
-    @admin.action(description="Send the selected failed notifications again")
+    @admin.action(description="Send the selected failed or stuck notifications again")
     def send_again(self, request, queryset):
-        from .tasks import notify_dewar_event
+        from .outbox import dispatch_after_commit, stuck_filter
 
-        failed = list(queryset.filter(status=NotificationStatus.FAILED).values_list("pk", "event_id", "reason"))
-        Notification.objects.filter(pk__in=[pk for pk, _, _ in failed]).update(status=NotificationStatus.QUEUED)
-        for _, event_id, reason in failed:
+        chosen = queryset.filter(Q(status=NotificationStatus.FAILED) | stuck_filter())
+        rows = list(chosen.values_list("pk", "reason"))
+        # A stuck "sending" row is one whose worker was lost, perhaps after the mail went: staff decide.
+        Notification.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            status=NotificationStatus.QUEUED, due_at=timezone.now()
+        )
+        for pk, reason in rows:
             # After commit, like every task: the worker must see the notification queued again.
-            transaction.on_commit(lambda e=event_id, r=reason: notify_dewar_event.delay(e, r), robust=True)
-        self.message_user(request, f"{len(failed)} notification(s) queued again.", messages.SUCCESS)
+            dispatch_after_commit(pk, reason)
+        self.message_user(request, f"{len(rows)} notification(s) queued again.", messages.SUCCESS)

@@ -48,9 +48,11 @@ class NotificationReason(models.TextChoices):
     ARRIVAL = "arrival", "Arrival at the facility"
     DISPATCH = "dispatch", "Dispatch to the home lab"
     INCIDENT = "incident", "Incident"
+    REPORT = "report", "Mail-in result report"
 
 
 class NotificationStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"

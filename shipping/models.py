@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from lims.barcodes.codes import StoredCodeValidator
 from lims.models import LabContact, Proposal, Session
@@ -225,22 +226,42 @@ class DewarEvent(models.Model):
 
 
 class Notification(models.Model):
-    """One email about a transport event (arrival, dispatch, incident) and what became of it.
+    """One email to users (a transport event, a mail-in report) and what became of it: the outbox.
 
-    Written queued in the transaction of the event, so that a notification whose task never ran (broker
-    down) is still on record; the task fills in the recipients and the outcome. Staff see the failed ones
-    in the admin and on the dashboard.
+    Written queued in the transaction that causes it, so that a notification whose task never ran (broker
+    down) is still on record: a periodic task (``shipping.outbox``) hands queued rows whose time is past
+    to a worker again. The task claims the row (queued -> sending) before it sends, so that a late task
+    and its re-send never both send. A transport email names its ``event``; a mail-in report its
+    ``shipment`` (the report version, issued by the task, links back here). Staff see the failed and the
+    stuck ones in the admin and on the dashboard.
     """
 
-    event = models.ForeignKey(DewarEvent, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(DewarEvent, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True)
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+        help_text="The mail-in shipment whose report this is.",
+    )
     reason = models.CharField(max_length=10, choices=NotificationReason.choices)
     status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.QUEUED)
     recipients = models.JSONField(default=list, blank=True, help_text="To addresses.")
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=255, blank=True)
+    note = models.CharField(max_length=255, blank=True, help_text="Why a new report version is issued.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When a worker should have it: handed over, claimed, or its next retry. "
+        "Queued a minute past this, it is handed over again.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -248,8 +269,14 @@ class Notification(models.Model):
         constraints = [
             # One email per event and reason: a task delivered twice (acks_late) finds it sent and stops.
             models.UniqueConstraint(fields=["event", "reason"], name="notification_unique_per_event_reason"),
+            models.CheckConstraint(
+                condition=Q(reason=NotificationReason.REPORT, shipment__isnull=False, event__isnull=True)
+                | (~Q(reason=NotificationReason.REPORT) & Q(event__isnull=False, shipment__isnull=True)),
+                name="notification_names_its_event_or_shipment",
+            ),
         ]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [models.Index(fields=["status", "due_at"], name="notification_status_due")]
 
     def __str__(self) -> str:
-        return f"{self.get_reason_display()} of {self.event.dewar} ({self.get_status_display()})"
+        about = self.shipment if self.reason == NotificationReason.REPORT else self.event.dewar
+        return f"{self.get_reason_display()} of {about} ({self.get_status_display()})"

@@ -5,8 +5,9 @@ Three transport events are told to the users: the dewar's arrival at the facilit
 (sending and return cards) and the proposal's members; the session's local contact is in copy.
 
 The transport services call ``notify_after_commit`` inside their transaction: it writes a queued
-``Notification`` and, once the transaction has committed, hands the event to the Celery task
-``shipping.tasks.notify_dewar_event``, which builds the message here (``build_message``) and sends it.
+``Notification`` (the outbox, ``shipping.outbox``) and, once the transaction has committed, hands it to the
+Celery task ``shipping.tasks.notify_dewar_event``, which builds the message here (``build_message``) and
+sends it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .choices import DewarEventKind, NotificationReason, NotificationStatus
+from .choices import DewarEventKind, NotificationReason
 from .models import DewarEvent, Notification
+from .outbox import notification_enqueue
 from .services.dewars import INCIDENT_KINDS
 from .tracking import tracking_url
 
@@ -149,20 +150,16 @@ def load_event(event_id: int) -> DewarEvent:
 
 
 def notify_after_commit(event: DewarEvent, reason: str) -> Notification:
-    """Record a queued notification of ``event`` and send the task once the transaction has committed.
+    """Record a queued notification of ``event``; its task is sent once the transaction has committed.
 
-    Called by the transport services inside their transaction. The row commits with the event: if the
-    task is never sent (broker down), the notification is still on record, queued. ``robust``: the scan
-    has committed by then, so an error while sending the task is logged, never raised into the scan.
+    Called by the transport services inside their transaction. The row is the outbox (``shipping.outbox``):
+    it commits with the event, and if the task cannot be handed to the broker then, the periodic re-send
+    hands it over later. The scan never fails for the broker or the mail server.
     """
-    from .tasks import notify_dewar_event
-
-    notification = Notification.objects.create(event=event, reason=reason)
-    event_id = event.pk
-    transaction.on_commit(lambda: notify_dewar_event.delay(event_id, reason), robust=True)
-    return notification
+    return notification_enqueue(event=event, reason=reason)
 
 
-def failed_count() -> int:
-    """How many notifications failed for good: shown to staff on the dashboard."""
-    return Notification.objects.filter(status=NotificationStatus.FAILED).count()
+def dewar_message(notification: Notification) -> EmailMultiAlternatives:
+    """The email of a transport notification (the builder ``shipping.tasks.notify_dewar_event`` delivers)."""
+    event = load_event(notification.event_id)
+    return build_message(event, notification.reason)

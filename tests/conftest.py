@@ -1,9 +1,13 @@
 """Personas (after healthchecks' hc/test.py): a member of Alice's proposal, a member of another
 proposal who "should have no access to Alice's stuff", stores, beamline staff, admin, anonymous."""
 
+import socket
+from types import SimpleNamespace
+
 import pytest
 from rest_framework.test import APIClient
 
+from lims import celery_app
 from lims.choices import FacilityRole, MemberRole
 from shipping.choices import LocationKind
 
@@ -14,6 +18,22 @@ from . import factories as f
 def fast_password_hashing(settings):
     """Tests create many users; a real key-derivation hash would make each one take ~0.3 s."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def axes_reset(request):
+    """Every test starts with no failed login counted (django-axes keeps the count in the database, which
+    transactional and live-server tests share), so one test's failures never lock out another's logins."""
+    database = next((name for name in ("transactional_db", "db") if name in request.fixturenames), None)
+    if database is None:
+        yield
+        return
+    from axes.utils import reset
+
+    request.getfixturevalue(database)
+    reset()
+    yield
+    reset()
 
 
 @pytest.fixture
@@ -101,3 +121,32 @@ def isara(db):
 def received(shipment):
     """Alice's shipment, sent and its dewar received at the stores: its puck may go into a changer."""
     return f.at_facility(shipment)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on: for a server a test starts, or a broker that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# A broker that is down, for the notification outbox's tests (tests/shipping/test_outbox.py, mail-in reports).
+def use_broker(**conf):
+    celery_app.conf.update(conf)
+    # The app caches its connection pool, producer and result backend: drop them so that the settings apply.
+    celery_app._pool = None
+    celery_app.__dict__.pop("amqp", None)
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
+
+
+@pytest.fixture
+def broker_down():
+    """Tasks go to a Redis broker that is down (nothing listens on its port); the fixture brings back the
+    in-process (eager) tasks of development and tests, as when the broker is back and a worker runs them."""
+    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
+    use_broker(task_always_eager=False, broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        yield SimpleNamespace(back=lambda: use_broker(**saved))
+    finally:
+        use_broker(**saved)

@@ -293,6 +293,8 @@ ENDPOINTS = [
         "json",
         OPEN,
     ),
+    # One's own tokens only: a key that is nobody's (or another's) is a 404 for everyone signed in.
+    ("token revoke", "post", "/api/v1/auth/token/revoke/", lambda w: {"token": "limsp_nobodys"}, "json", everyone(404)),
 ]
 
 

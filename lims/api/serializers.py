@@ -103,6 +103,13 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    """An API token: send it as ``Authorization: Token <token>``."""
+    """A personal API token: send it as ``Authorization: Token <token>``. Shown once: only its hash is kept."""
 
     token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
+class TokenRevokeSerializer(serializers.Serializer):
+    """The token to revoke: one's own; left out, the token this request is authenticated with."""
+
+    token = serializers.CharField(required=False, write_only=True, trim_whitespace=True)

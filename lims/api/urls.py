@@ -1,7 +1,7 @@
 """The REST API under /api/v1/: one router for every app's endpoints, the token, the schema and its docs."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from samples.api.urls import router as samples_router
@@ -10,6 +10,7 @@ from samples.data.api_urls import urlpatterns as data_paths
 from shipping.api.urls import router as shipping_router
 
 from . import barcodes, views
+from .docs import ApiDocsView
 
 app_name = "api"
 
@@ -32,8 +33,9 @@ router.registry.extend(data_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="token"),
+    path("auth/token/revoke/", views.RevokeTokenView.as_view(), name="token-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", ApiDocsView.as_view(url_name="api:schema"), name="docs"),
     path("barcodes/decode/", barcodes.BarcodeDecodeView.as_view(), name="barcode-decode"),
     path("barcodes/check/", barcodes.BarcodeCheckView.as_view(), name="barcode-check"),
     *data_paths,

@@ -6,16 +6,24 @@ Beamlines and sessions carry the beamline's reads and writes:
     GET  /api/v1/beamlines/{id}/samples/   the samples in the changer, with their positions
     GET  /api/v1/sessions/{id}/samples/    the session's samples, with their positions
     POST /api/v1/sessions/{id}/unload/     take the session's pucks out of the changer
+
+People's tokens (``lims.tokens``), the password login limited by django-axes (``lims.logins``):
+
+    POST /api/v1/auth/token/               username and password → a new personal token (429 when locked out)
+    POST /api/v1/auth/token/revoke/        revoke one's own token (the one sent, or {"token": key})
 """
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from lims import selectors, services
+from lims.logins import LockedOut, locked_out_json, password_login
+from lims.models import PersonalToken
+from lims.tokens import personal_token_create, personal_token_for_key, personal_token_revoke
 from samples import services as sample_services
 from samples.api.filters import samples_of_beamline, samples_of_session
 from samples.api.serializers import SampleLocatedSerializer, UnloadResultSerializer
@@ -29,6 +37,7 @@ from .serializers import (
     ProposalSerializer,
     SessionSerializer,
     TokenRequestSerializer,
+    TokenRevokeSerializer,
     TokenSerializer,
 )
 
@@ -149,9 +158,47 @@ class LabContactViewSet(
         )
 
 
-class ObtainTokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (``Authorization: Token <token>``)."""
+class ObtainTokenView(APIView):
+    """Exchange a username and password for a new personal API token (``Authorization: Token <token>``).
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer, auth=[])
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+    Failed attempts are counted (``lims.logins``): past the limit the answer is 429 ``locked_out``, even
+    for the right password, until the cool-off ends or an admin lifts the lock.
+    """
+
+    authentication_classes = ()  # a login: no session, so no CSRF check on a browser that has one
+    permission_classes = ()
+    parser_classes = (parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser)
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 400: ERROR, 429: ERROR}, auth=[])
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            user = password_login(request=request, **serializer.validated_data)
+        except LockedOut:
+            return locked_out_json()
+        if user is None:
+            raise ValidationError({"non_field_errors": ["Unable to log in with the username and password given."]})
+        token, key = personal_token_create(user=user)
+        return Response(TokenSerializer({"token": key, "expires_at": token.expires_at}).data)
+
+
+class RevokeTokenView(APIView):
+    """Revoke one of one's own personal tokens: the one given as ``token``, or else the one this request
+    is authenticated with. Another person's key, or an unknown one, is a 404."""
+
+    @extend_schema(request=TokenRevokeSerializer, responses={204: None, 400: ERROR, 404: ERROR})
+    def post(self, request):
+        serializer = TokenRevokeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = serializer.validated_data.get("token")
+        if key:
+            token = personal_token_for_key(key)
+            if token is None or token.user_id != request.user.pk:
+                raise NotFound("No such token of yours (or it is already revoked or expired).")
+        elif isinstance(request.auth, PersonalToken):
+            token = request.auth
+        else:
+            raise ValidationError({"token": ["Give the token to revoke, or authenticate with it."]})
+        personal_token_revoke(token=token, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth import authenticate as password_login
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from lims.access import has_role
 from lims.api.errors import django_errors
+from lims.logins import LockedOut, locked_out_json, password_login
 from lims.models import Beamline, Proposal, Session
 from lims.selectors import beamline_visible_to, may_see_changer, session_visible_to
 from lims.services import session_create
@@ -50,14 +50,19 @@ def _text(data: dict, key: str) -> str:
 
 @endpoint(auth=False)
 def login(request):
-    """``{plugin, login, password}`` (a person) or ``{plugin, login, token}`` (an API token's key)."""
+    """``{plugin, login, password}`` (a person) or ``{plugin, login, token}`` (an API token's key).
+
+    A password is counted by django-axes (``lims.logins``: 429 ``locked_out`` past the limit); a token is
+    not a password, and a beamline logs in with a valid one whatever the count."""
     data = body(request)
     principal = None
     if _text(data, "token"):
         principal = principal_for_key(_text(data, "token"))
     elif _text(data, "login") and _text(data, "password"):
-        user = password_login(request, username=_text(data, "login"), password=_text(data, "password"))
-        principal = user if user is not None and user.is_active else None
+        try:
+            principal = password_login(request=request, username=_text(data, "login"), password=_text(data, "password"))
+        except LockedOut:
+            return locked_out_json()
     if principal is None:
         raise ApiError(401, "Wrong login and password, or an unknown or revoked token.", "authentication_failed")
     return reply(login_tokens(principal))

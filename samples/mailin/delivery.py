@@ -2,11 +2,12 @@
 
     shipment_work_complete(*, shipment, user)       operator: the work is done; the report goes out after commit
     report_issue(*, shipment, user, note="")        render and store a new version (earlier ones are kept)
-    report_deliver_after_commit(shipment, user, note)  the Celery task ``deliver_report``, once committed
+    report_deliver_after_commit(shipment, user, note)  a queued notification; its task, once committed
 
-The task (``samples.mailin.tasks.deliver_report``) issues the version and emails the shipment's contacts
-(the sending and return lab-contact cards and the proposal's members) a link to it, with the PDF attached
-when it is small. A change of results after delivery: the operator re-issues (a new version, with a note).
+The report's email goes through the outbox of every email to users (``shipping.outbox``): a
+``Notification`` row, then the task (``samples.mailin.tasks.deliver_report``), which issues the version and
+emails the shipment's contacts (the sending and return lab-contact cards and the proposal's members) a link
+to it, with the PDF attached when it is small. A change of results after delivery: the operator re-issues (a new version, with a note).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from django.utils import timezone
 
 from lims.errors import DomainError
 from samples.models import ShipmentReport
-from shipping.choices import ShipmentStatus
-from shipping.models import Shipment
+from shipping.choices import NotificationReason, ShipmentStatus
+from shipping.models import Notification, Shipment
+from shipping.outbox import notification_enqueue
 
 from .report import render_report
 from .services import may_operate
@@ -77,13 +79,32 @@ def report_reissue(*, shipment: Shipment, user, note: str) -> None:
 
 
 def report_deliver_after_commit(shipment: Shipment, user, note: str) -> None:
-    from .tasks import deliver_report
+    """Queue the report's email in the outbox (``shipping.outbox``), like every email to users: once
+    committed, ``deliver_report`` issues the version and sends it; a broker down then loses nothing."""
+    notification_enqueue(reason=NotificationReason.REPORT, shipment=shipment, note=note, requested_by=user)
 
-    shipment_id, user_id = shipment.pk, getattr(user, "pk", None)
-    transaction.on_commit(lambda: deliver_report.delay(shipment_id, user_id, note), robust=True)
+
+def report_message(notification: Notification) -> EmailMultiAlternatives:
+    """The email of a report notification: issues the version the first time, the same one on a retry or
+    a re-send (the version links to its notification), so that an outage does not issue several."""
+    report = ShipmentReport.objects.filter(notification=notification).first()
+    if report is None:
+        report = report_issue(
+            shipment=notification.shipment,
+            user=notification.requested_by,
+            note=notification.note,
+            notification=notification,
+        )
+    shipment = Shipment.objects.select_related("proposal", "sending_contact", "return_contact").get(
+        pk=notification.shipment_id
+    )
+    report.shipment = shipment
+    return build_message(report, recipients_for(shipment))
 
 
-def report_issue(*, shipment: Shipment, user, note: str = "") -> ShipmentReport:
+def report_issue(
+    *, shipment: Shipment, user, note: str = "", notification: Notification | None = None
+) -> ShipmentReport:
     """Render the report now and store it as the shipment's next version; earlier versions are kept."""
     pdf = render_report(shipment)
     for _ in range(3):  # two issues at once: the unique (shipment, version) refuses one, which tries again
@@ -96,6 +117,7 @@ def report_issue(*, shipment: Shipment, user, note: str = "") -> ShipmentReport:
                     size=len(pdf),
                     created_by=user if getattr(user, "pk", None) else None,
                     note=note or "",
+                    notification=notification,
                 )
                 name = f"{shipment.proposal.name}_{shipment.name}_report_v{last + 1}.pdf".replace(" ", "_")
                 report.pdf.save(name, ContentFile(pdf), save=False)

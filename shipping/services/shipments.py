@@ -16,6 +16,8 @@ other proposals carry no request: an empty or unchanged value is ignored, anythi
 
 Objects are matched by ``id`` when given, otherwise dewars and containers by name and samples by
 (container, position); what is not described any more is deleted; a key left out keeps its value.
+What is matched is updated in place, never deleted and inserted again, even when two pins trade positions
+or names (``.parking``): a sample keeps its data collections, robot actions and history.
 Everything is validated before anything is written; errors come back as one ``ValidationError``
 keyed by path ("dewars.0.containers.1.samples.4.name"), so nothing is half-saved.
 """
@@ -41,6 +43,7 @@ from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, P
 
 from ..choices import DewarStatus, ShipmentStatus
 from ..models import Dewar, DewarEvent, Shipment
+from .parking import CONTAINER_KEYS, DEWAR_KEYS, FreeSlots, park, sample_keys
 
 SHIPMENT_FIELDS = (
     "name",
@@ -401,11 +404,13 @@ def _paths(plan: _Plan) -> dict[int, str]:
 def _write_contents(shipment: Shipment, plan: _Plan, user) -> None:
     entries = []
     # Removed samples first so that their positions are free; removed containers and dewars last,
-    # once the pins and pucks that moved out of them are saved elsewhere.
+    # once the pins and pucks that moved out of them are saved elsewhere. Rows that stay are updated in
+    # place, their unique values parked first (see .parking): what hangs on a sample stays attached.
     for sample in plan.removed_samples:
         entries.append(audit.entry(user=user, action=AuditAction.DELETE, obj=sample, before=audit.snapshot(sample)))
     Sample.objects.filter(pk__in=[s.pk for s in plan.removed_samples]).delete()
 
+    park(Dewar, DEWAR_KEYS, kept=plan.dewars, removed=plan.removed_dewars)
     for dewar, before in plan.dewars:
         if dewar.pk is None:
             dewar.save()
@@ -415,9 +420,11 @@ def _write_contents(shipment: Shipment, plan: _Plan, user) -> None:
         elif _changed(before, dewar):
             dewar.save()
             entries.append(audit.entry(user=user, action=AuditAction.UPDATE, obj=dewar, before=before))
-    for container, before, dewar in plan.containers:
+    for container, _, dewar in plan.containers:
         container.dewar = dewar
         container.shipment = shipment
+    park(Container, CONTAINER_KEYS, kept=plan.containers, removed=plan.removed_containers)
+    for container, before, _ in plan.containers:
         if _changed(before, container):
             container.save()
             action = AuditAction.CREATE if before is None else AuditAction.UPDATE
@@ -430,14 +437,15 @@ def _write_contents(shipment: Shipment, plan: _Plan, user) -> None:
         sample.container, sample.protein = container, protein
     changed = [(s, b) for s, b, _, _ in plan.samples if b is not None and _changed(b, s)]
     new = [s for s, b, _, _ in plan.samples if b is None]
-    try:
-        with transaction.atomic():
-            for sample, _ in changed:
-                sample.save()
-    except IntegrityError:
-        # Samples that swap positions or names collide half-way; rewrite them whole, keeping their ids.
-        Sample.objects.filter(pk__in=[s.pk for s, _ in changed]).delete()
-        Sample.objects.bulk_create([s for s, _ in changed])
+    slots = FreeSlots(
+        [c for c, _, _ in plan.containers],
+        [(s.container_id, s.position) for s, _, _, _ in plan.samples]
+        + [(b["container_id"], b["position"]) for _, b, _, _ in plan.samples if b is not None],
+    )
+    park(Sample, sample_keys(slots), kept=changed)
+    for sample, _ in changed:
+        sample.save()
+    slots.release()
     Sample.objects.bulk_create(new, batch_size=500)
     entries += [audit.entry(user=user, action=AuditAction.UPDATE, obj=s, before=b) for s, b in changed]
     entries += [audit.entry(user=user, action=AuditAction.CREATE, obj=s) for s in new]

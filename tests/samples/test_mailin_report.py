@@ -3,14 +3,18 @@ re-issue, the shipment page's list, and who may download a report."""
 
 import re
 import shutil
+import smtplib
 import subprocess
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from lims.choices import FacilityRole, MemberRole, ProposalKind
 from lims.errors import DomainError
@@ -18,7 +22,11 @@ from samples.data.choices import Shell
 from samples.data.models import ProcessingResult, ProcessingShell, ScreeningResult, ScreeningStrategy
 from samples.mailin import delivery
 from samples.mailin.report import load_shipment, render_report
+from samples.mailin.tasks import deliver_report
 from samples.models import Sample, ShipmentReport
+from shipping.choices import NotificationReason, NotificationStatus
+from shipping.models import Notification
+from shipping.tasks import resend_stale_notifications
 from tests import factories as f
 
 pytestmark = [
@@ -345,3 +353,51 @@ def test_the_views_complete_reissue_and_download_to_who_may_see_it(
     client.force_login(stores)
     page = client.get(reverse("shipping:detail", args=[mailin.pk]))
     assert page.status_code == 200 and download not in page.content.decode()
+
+
+def test_a_report_completed_while_the_broker_is_down_is_delivered_once_by_the_resend(
+    mailin, media, operator, broker_down, django_capture_on_commit_callbacks
+):
+    """The report's email goes through the notification outbox: queued at commit, re-sent, sent once."""
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery.shipment_work_complete(shipment=mailin, user=operator)
+    mailin.refresh_from_db()
+    assert mailin.mailin_completed_at is not None  # the operator's work is recorded
+    notification = Notification.objects.get(shipment=mailin)
+    assert (notification.reason, notification.status) == (NotificationReason.REPORT, NotificationStatus.QUEUED)
+    assert not ShipmentReport.objects.exists() and mail.outbox == []
+
+    broker_down.back()
+    Notification.objects.filter(pk=notification.pk).update(due_at=timezone.now() - timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resend_stale_notifications() == 1
+        assert resend_stale_notifications() == 0
+    (message,) = mail.outbox
+    (report,) = ShipmentReport.objects.filter(shipment=mailin)
+    assert (report.version, report.created_by, report.notification_id) == (1, operator, notification.pk)
+    assert delivery.download_url(report) in message.body
+    assert set(report.emailed_to.splitlines()) == set(message.to)
+    # The original task, arriving late, neither issues another version nor sends again.
+    assert deliver_report.delay(notification.pk).get() == NotificationStatus.SENT
+    assert ShipmentReport.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_a_mail_error_retried_sends_the_version_already_issued(mailin, media, operator, monkeypatch):
+    def mail_server_down(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("connection refused")
+
+    notification = Notification.objects.create(shipment=mailin, reason=NotificationReason.REPORT, requested_by=operator)
+    monkeypatch.setattr(EmailMultiAlternatives, "send", mail_server_down)
+    deliver_report.push_request(retries=0, is_eager=False)  # a worker's first attempt
+    try:
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            deliver_report.run(notification.pk)
+    finally:
+        deliver_report.pop_request()
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts) == (NotificationStatus.QUEUED, 1)
+    assert notification.due_at > timezone.now()  # the retry's time: the re-send leaves it to the retry
+    monkeypatch.undo()
+
+    assert deliver_report.delay(notification.pk).get() == NotificationStatus.SENT
+    assert list(ShipmentReport.objects.values_list("version", flat=True)) == [1] and len(mail.outbox) == 1

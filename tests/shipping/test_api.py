@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from lims.choices import FacilityRole
+from lims.tokens import personal_token_create
 from samples.models import Sample
 from shipping.choices import DewarStatus, LocationKind, ShipmentStatus
 from shipping.models import DewarEvent, Shipment
@@ -474,8 +474,8 @@ def test_an_anonymous_request_is_401(shipment, api):
 
 
 def test_a_token_authenticates(shipment, member, api):
-    token = Token.objects.create(user=member)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = personal_token_create(user=member)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = api.get(url(shipment.pk))
     assert response.status_code == 200 and response.json()["id"] == shipment.pk
 

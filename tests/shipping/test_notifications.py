@@ -12,6 +12,7 @@ from django.urls import reverse
 from lims.choices import MemberRole
 from shipping.choices import DewarStatus, LocationKind, NotificationStatus
 from shipping.models import Notification
+from shipping.outbox import MAIL_ERRORS, retry_countdown
 from shipping.services import (
     dewar_dispatch,
     dewar_incident,
@@ -20,7 +21,7 @@ from shipping.services import (
     dewar_receive,
     shipment_send,
 )
-from shipping.tasks import MAIL_ERRORS, notify_dewar_event
+from shipping.tasks import notify_dewar_event
 from tests import factories as f
 from tests.conftest import api_as
 
@@ -232,25 +233,24 @@ def test_a_failing_mail_server_does_not_fail_the_scan_api(
 
 
 def test_a_worker_retries_a_mail_error_and_gives_up_after_the_last_retry(dewar, stores, stores_location, settings):
-    dewar_receive(dewar=dewar, user=stores)
-    event_id = dewar.events.latest("id").pk
+    notification = dewar_receive(dewar=dewar, user=stores).event.notifications.get()
     settings.EMAIL_BACKEND = FAILING
 
     # First delivery in a worker: the error goes back to Celery, which schedules a retry.
     notify_dewar_event.push_request(retries=0, is_eager=False)
     try:
         with pytest.raises(smtplib.SMTPException):
-            notify_dewar_event.run(event_id, "arrival")
+            notify_dewar_event.run(notification.pk)
     finally:
         notify_dewar_event.pop_request()
-    notification = Notification.objects.get()
+    notification.refresh_from_db()
     assert (notification.status, notification.attempts) == (NotificationStatus.QUEUED, 1)
     assert "mail server on fire" in notification.last_error
 
     # The last retry: recorded as failed, and the task ends without an error.
     notify_dewar_event.push_request(retries=notify_dewar_event.max_retries, is_eager=False)
     try:
-        assert notify_dewar_event.run(event_id, "arrival") == NotificationStatus.FAILED
+        assert notify_dewar_event.run(notification.pk) == NotificationStatus.FAILED
     finally:
         notify_dewar_event.pop_request()
     notification.refresh_from_db()
@@ -258,16 +258,17 @@ def test_a_worker_retries_a_mail_error_and_gives_up_after_the_last_retry(dewar, 
 
 
 def test_retries_back_off_exponentially_on_mail_errors():
-    task = notify_dewar_event
-    assert task.autoretry_for == MAIL_ERRORS and smtplib.SMTPException in MAIL_ERRORS
-    assert issubclass(ConnectionError, task.autoretry_for) and issubclass(TimeoutError, task.autoretry_for)
-    assert (task.max_retries, task.retry_backoff, task.retry_backoff_max, task.retry_jitter) == (5, 60, 3600, True)
+    assert smtplib.SMTPException in MAIL_ERRORS
+    assert issubclass(ConnectionError, MAIL_ERRORS) and issubclass(TimeoutError, MAIL_ERRORS)
+    assert notify_dewar_event.max_retries == 5
+    for retries, base in ((0, 60), (1, 120), (2, 240), (6, 3600), (10, 3600)):
+        assert base <= retry_countdown(retries) <= base + 30
 
 
 def test_a_notification_sent_once_is_not_sent_again(dewar, stores, stores_location, django_capture_on_commit_callbacks):
     receive(dewar, stores, django_capture_on_commit_callbacks)
-    event = dewar.events.latest("id")
-    assert notify_dewar_event.delay(event.pk, "arrival").get() == NotificationStatus.SENT
+    notification = dewar.events.latest("id").notifications.get()
+    assert notify_dewar_event.delay(notification.pk).get() == NotificationStatus.SENT
     assert len(mail.outbox) == 1 and Notification.objects.get().attempts == 1
 
 

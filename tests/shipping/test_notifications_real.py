@@ -12,10 +12,8 @@ Redis database never take each other's tasks. Skipped only when no Redis answers
 
 import email
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from email import policy
@@ -24,7 +22,6 @@ from urllib.parse import quote
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 
@@ -52,36 +49,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(redis_problem() is not None, reason=redis_problem() or ""),
 ]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.received = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        self.received.set()
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
 
 
 def worker_database_url() -> str:
@@ -130,10 +97,9 @@ def queue():
             client.delete(*leftovers)
 
 
-@pytest.fixture
-def worker(smtp_server, queue, tmp_path):
-    """A real Celery worker on the broker, the test database and the loopback SMTP server; always stopped."""
-    _, port = smtp_server
+def start_worker(*, broker_url: str, queue: str, smtp_port: int, log: Path, **env_vars) -> subprocess.Popen:
+    """A real Celery worker (solo pool) on ``broker_url`` and ``queue``, the test database and the loopback SMTP
+    server; its output goes to ``log``. ``env_vars``: more settings (CELERY_RESULT_BACKEND...)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -143,15 +109,15 @@ def worker(smtp_server, queue, tmp_path):
         DJANGO_SETTINGS_MODULE="lims.settings",
         DATABASE_URL=worker_database_url(),
         DB_CONN_MAX_AGE="0",
-        CELERY_BROKER_URL=BROKER_URL,
+        CELERY_BROKER_URL=broker_url,
         EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=str(port),
+        EMAIL_PORT=str(smtp_port),
         EMAIL_TIMEOUT="5",
         DEFAULT_FROM_EMAIL="lims@facility.example",
         FACILITY_NAME="Real Path Synchrotron",
         SITE_URL="https://lims.facility.example",
+        **env_vars,
     )
-    log = tmp_path / "worker.log"
     command = [
         str(CELERY),
         "-A",
@@ -171,16 +137,28 @@ def worker(smtp_server, queue, tmp_path):
         f"{queue}@%h",
     ]
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@pytest.fixture
+def worker(smtp_server, queue, tmp_path):
+    """A real Celery worker on the broker, the test database and the loopback SMTP server; always stopped."""
+    _, port = smtp_server
+    log = tmp_path / "worker.log"
+    process = start_worker(broker_url=BROKER_URL, queue=queue, smtp_port=port, log=log)
     try:
         yield process, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
 
 
 def test_a_worker_on_redis_sends_the_arrival_email_over_smtp(smtp_server, worker, stores):
