@@ -142,7 +142,7 @@ def test_the_migration_brings_pucks_stranded_in_a_changer_by_an_earlier_dispatch
 
     from django.apps import apps
 
-    migration = importlib.import_module("samples.migrations.0009_sample_custody_statuses")
+    migration = importlib.import_module("samples.migrations.0010_sample_custody_statuses")
     container_assign(container=puck, beamline=isara, position=7, user=beamline_staff)
     # What main's dispatch left behind: the dewar on its way home, its puck still in the changer.
     received.dewars.update(status=DewarStatus.IN_TRANSIT_TO_USER)

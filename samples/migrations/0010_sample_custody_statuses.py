@@ -40,7 +40,7 @@ def in_step(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('samples', '0008_mailin'),
+        ('samples', '0009_report_notification'),
         ('shipping', '0004_mailin'),
     ]
 
