@@ -10,11 +10,9 @@ from django import forms
 from lims.barcodes.codes import code_part, normalise
 from lims.models import Beamline, split_position_code
 
-from .choices import ContainerStatus
+from .choices import CONTAINER_GONE
 from .models import Container
 
-# Pucks that have left the facility cannot be meant by a name scanned at a beamline.
-GONE = (ContainerStatus.RETURNED, ContainerStatus.DISPOSED)
 TYPE_LABELS = {"spine": "SPINE", "unipuck": "UniPuck", "other": "other"}
 
 
@@ -46,7 +44,7 @@ def find_puck(queryset, text: str) -> tuple[Container | None, str]:
     puck = queryset.filter(barcode__iexact=code).first()
     if puck is not None:
         return puck, ""
-    named = list(queryset.filter(name__iexact=text.strip()).exclude(status__in=GONE)[:2])
+    named = list(queryset.filter(name__iexact=text.strip()).exclude(status__in=CONTAINER_GONE)[:2])
     if len(named) == 1:
         return named[0], ""
     if named:

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from lims import rules
@@ -182,16 +183,22 @@ def _session_pucks(session):
 def session_detail(request, pk: int):
     """A session: its proposal, beamline, dates and local contact, and its samples by changer position."""
     session = get_object_or_404(session_visible_to(request.user), pk=pk)
-    pucks = list(_session_pucks(session))
-    for puck in pucks:
-        puck.code = session.beamline.position_code(puck.changer_position)
+    over = session.end < timezone.now()
+    if over:
+        # A past session: what was loaded during it, from the pucks' history, not today's changer.
+        pucks = selectors.session_loaded(session)
+    else:
+        pucks = list(_session_pucks(session))
+        for puck in pucks:
+            puck.code = session.beamline.position_code(puck.changer_position)
     return render(
         request,
         "samples/beamline/session_detail.html",
         {
             "session": session,
             "pucks": pucks,
-            "can_unload": rules.may_fill_changer(request.user, session.beamline_id),
+            "over": over,
+            "can_unload": not over and rules.may_fill_changer(request.user, session.beamline_id),
             "can_see_changer": rules.may_see_changer(request.user, session.beamline_id),
         },
     )
@@ -208,8 +215,12 @@ def session_unload_page(request, pk: int):
             {"reason": "Only beamline staff and admins empty a sample changer."},
             status=403,
         )
-    if request.method == "POST":
-        taken = session_unload(session=session, user=request.user)
+    if session.end < timezone.now() or request.method == "POST":
+        try:
+            taken = session_unload(session=session, user=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("beamline:session", pk=session.pk)
         if taken:
             names = ", ".join(c.barcode or c.name for c in taken)
             messages.success(
@@ -249,6 +260,8 @@ def sample_detail(request, pk: int):
     from .data.catalogue import sample_collections  # the data pages' read; imported where it is used
 
     collections, collections_total = sample_collections(request.user, sample)
+    # The puck's history: its arrival and return with its dewar, and its times in sample changers.
+    assignments = list(journey["assignments"])
     return render(
         request,
         "samples/beamline/sample_detail.html",
@@ -264,7 +277,8 @@ def sample_detail(request, pk: int):
             else "",
             "can_see_changer": container.beamline_id and rules.may_see_changer(request.user, container.beamline_id),
             "dewar_events": list(journey["dewar_events"]),
-            "assignments": list(journey["assignments"]),
+            "assignments": assignments,
+            "been_in_changer": any(row.beamline_id for row in assignments),
             "robot_actions": list(journey["robot_actions"]),
             "status_history": list(journey["status_history"]),
             "collections": collections,

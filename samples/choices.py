@@ -23,6 +23,10 @@ class ContainerStatus(models.TextChoices):
     DISPOSED = "disposed", "Disposed"
 
 
+# Containers that have left the facility's hands: never in a changer, in a session's list or meant by a scan.
+CONTAINER_GONE = (ContainerStatus.RETURNED, ContainerStatus.DISPOSED)
+
+
 class ExperimentKind(models.TextChoices):
     """ISPyB's DiffractionPlan.experimentKind values that users pick at registration."""
 
@@ -44,12 +48,32 @@ class ExperimentKind(models.TextChoices):
 
 
 class SampleStatus(models.TextChoices):
+    """Where a pin is and what the beamline did with it.
+
+    The facility's services set where it is, following its dewar and its puck (``CUSTODY_SAMPLE_STATUSES``);
+    beamline control reports the rest (``REPORTED_SAMPLE_STATUSES``).
+    """
+
     REGISTERED = "registered", "Registered"
+    AT_FACILITY = "at_facility", "At facility"
+    IN_SAMPLE_CHANGER = "in_sample_changer", "In sample changer"
     LOADED = "loaded", "Loaded"
     UNLOADED = "unloaded", "Unloaded"
     CENTRED = "centred", "Centred"
     COLLECTED = "collected", "Collected"
     ERROR = "error", "Error"
+    RETURNED = "returned", "Returned"
+
+
+# What beamline control may report of a pin (ISPyB's blSampleStatus); the other statuses follow the pin's
+# dewar and puck and are set by the services only, so that a pin never reads "returned" while mounted.
+REPORTED_SAMPLE_STATUSES = (
+    SampleStatus.LOADED,
+    SampleStatus.UNLOADED,
+    SampleStatus.CENTRED,
+    SampleStatus.COLLECTED,
+    SampleStatus.ERROR,
+)
 
 
 class RobotActionType(models.TextChoices):

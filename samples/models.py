@@ -339,7 +339,9 @@ class RobotAction(models.Model):
 
 
 class SampleStatusChange(models.Model):
-    """A sample's status as beamline control reported it (loaded, centred, collected, error...). Append-only."""
+    """A sample's status change: where it is as it follows its dewar and puck (at facility, in sample changer,
+    unloaded, returned: written by the services) or what beamline control reported (loaded, centred,
+    collected, error...). Append-only."""
 
     sample = models.ForeignKey("Sample", on_delete=models.CASCADE, related_name="status_history")
     at = models.DateTimeField()

@@ -1,10 +1,13 @@
 """Reads of proteins, containers and samples, scoped to the user."""
 
-from django.db.models import Count, Q, QuerySet
+import copy
+
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from lims.access import is_facility_staff, scope
 from lims.models import Beamline
 
+from .choices import ContainerStatus
 from .models import Container, ContainerHistory, Protein, RobotAction, Sample
 
 
@@ -91,3 +94,36 @@ def container_detail(user) -> QuerySet[Container]:
 def container_audits(container: Container) -> QuerySet:
     """The puck audits of a container, newest first, with who ran them."""
     return container.audits.select_related("user")
+
+
+def session_loaded(session) -> list[Container]:
+    """The pucks of ``session``'s proposal that were in its beamline's changer at some time during the
+    session, from their history (not today's changer), by position: each with ``code`` (its position then),
+    ``loaded_at`` and ``unloaded_at`` (None: still in at the end of the session), its samples prefetched."""
+    rows = (
+        ContainerHistory.objects.filter(
+            container__shipment__proposal_id=session.proposal_id,
+            container__in=ContainerHistory.objects.filter(beamline_id=session.beamline_id).values("container_id"),
+            at__lte=session.end,
+        )
+        .order_by("container_id", "at", "id")
+        .values_list("container_id", "at", "status", "beamline_id", "changer_position")
+    )
+    stays, current = [], {}
+    for container_id, at, status, beamline_id, position in rows:
+        if container_id in current:
+            stays.append((*current.pop(container_id), at))
+        if status == ContainerStatus.IN_SAMPLE_CHANGER and beamline_id == session.beamline_id:
+            current[container_id] = (container_id, position, at)
+    stays += [(*stay, None) for stay in current.values()]
+    stays = [s for s in stays if s[3] is None or s[3] >= session.start]
+    pucks = Container.objects.in_bulk({s[0] for s in stays})
+    samples = Prefetch("samples", queryset=Sample.objects.select_related("protein").order_by("position"))
+    prefetch_related_objects(list(pucks.values()), samples)
+    loaded = []
+    for container_id, position, loaded_at, unloaded_at in sorted(stays, key=lambda s: (s[1], s[2])):
+        puck = copy.copy(pucks[container_id])
+        puck.changer_position, puck.code = position, session.beamline.position_code(position)
+        puck.loaded_at, puck.unloaded_at = loaded_at, unloaded_at
+        loaded.append(puck)
+    return loaded

@@ -3,9 +3,15 @@
     container_assign(*, container, beamline, position, user, session=None) -> Assignment
     container_unassign(*, container, user, message="") -> Container
     session_unload(*, session, user) -> list[Container]
+    dewar_contents_lock(dewar) -> list[Container]
+    containers_follow_dewar(*, containers, status, user, message) -> None
     robot_action_create(*, by, beamline=None, session=None, sample_reference=None, ...) -> RobotAction
     robot_action_complete(*, action, by, status, ended_at=None, message=None) -> RobotAction
     sample_status_set(*, sample, by, status, detail="", centring_position=None) -> SampleStatusChange
+
+Pucks and their pins follow their dewar and the changer, in the transaction of the step that moves them:
+at facility (dewar received), in sample changer (assigned), unloaded (taken out), returned (dewar
+dispatched home). Each change writes the puck's history row and audit entry and each pin's status row.
 
 ``user``/``by`` is a person or a beamline's API token (``lims.tokens.TokenPrincipal``); history rows
 keep both (``lims.tokens.actor``). Assignments lock the beamline's row first, so two people filling one
@@ -30,11 +36,23 @@ from lims.errors import DomainError
 from lims.models import Beamline, Session
 from lims.tokens import actor, beamline_of
 
-from .choices import ContainerStatus, RobotActionStatus, RobotActionType, SampleStatus
+from .choices import (
+    CONTAINER_GONE,
+    REPORTED_SAMPLE_STATUSES,
+    ContainerStatus,
+    RobotActionStatus,
+    RobotActionType,
+    SampleStatus,
+)
 from .models import Container, ContainerHistory, RobotAction, Sample, SampleStatusChange
 
-# Containers that have left the facility's hands cannot go into a changer.
-GONE = (ContainerStatus.RETURNED, ContainerStatus.DISPOSED)
+# A pin is where its puck is.
+PIN_FOLLOWS = {
+    ContainerStatus.AT_FACILITY: SampleStatus.AT_FACILITY,
+    ContainerStatus.IN_SAMPLE_CHANGER: SampleStatus.IN_SAMPLE_CHANGER,
+    ContainerStatus.UNLOADED: SampleStatus.UNLOADED,
+    ContainerStatus.RETURNED: SampleStatus.RETURNED,
+}
 
 
 @dataclass
@@ -65,6 +83,73 @@ def _history(container: Container, user, *, at, message: str = "", session: Sess
         message=message[:255],
         **actor(user),
     )
+
+
+def _pins_follow(containers: list[Container], user, *, at, message: str) -> None:
+    """Set the pins of ``containers`` to where their puck now is (``PIN_FOLLOWS``), one status row per pin
+    that changes. The pins are locked: beamline control may report a status of one of them meanwhile."""
+    by_status: dict[str, list[int]] = {}
+    for container in containers:
+        by_status.setdefault(PIN_FOLLOWS[container.status], []).append(container.pk)
+    who = actor(user)
+    changes = []
+    for status, container_ids in by_status.items():
+        pins = list(
+            Sample.objects.select_for_update()
+            .filter(container_id__in=container_ids)
+            .exclude(status=status)
+            .only("id", "status")
+            .order_by("id")
+        )
+        if not pins:
+            continue
+        Sample.objects.filter(pk__in=[pin.pk for pin in pins]).update(status=status)
+        changes += [
+            SampleStatusChange(sample=pin, at=at, status=status, previous=pin.status, detail=message[:255], **who)
+            for pin in pins
+        ]
+    SampleStatusChange.objects.bulk_create(changes)
+
+
+def dewar_contents_lock(dewar) -> list[Container]:
+    """The pucks of ``dewar``, locked, with their beamline: what a movement of the dewar reads and changes.
+
+    Locking them is what keeps a dispatch and an assignment from crossing: whichever comes second waits,
+    then sees the puck in the changer (the dispatch refuses) or returned (the assignment refuses).
+    """
+    return list(
+        Container.objects.select_for_update(of=("self",))
+        .select_related("beamline")
+        .filter(dewar_id=dewar.pk)
+        .order_by("id")
+    )
+
+
+def containers_follow_dewar(*, containers: list[Container], status: str, user, message: str) -> None:
+    """Pucks (locked by ``dewar_contents_lock``) and their pins follow their dewar: ``status`` is at facility
+    (received) or returned (dispatched home). Pucks disposed of stay so, and a puck in a changer stays
+    there (the dispatch refuses it before). One history row and audit entry per puck that changes."""
+    at = timezone.now()
+    moved, entries = [], []
+    for container in containers:
+        if container.status == status or container.status == ContainerStatus.DISPOSED or container.beamline_id:
+            continue
+        before = audit.snapshot(container)
+        container.status = status
+        moved.append(container)
+        entries.append(
+            audit.entry(
+                user=_audit_user(user), action=AuditAction.UPDATE, obj=container, before=before, message=message
+            )
+        )
+    if not moved:
+        return
+    Container.objects.filter(pk__in=[c.pk for c in moved]).update(status=status)
+    ContainerHistory.objects.bulk_create(
+        ContainerHistory(container=c, at=at, status=status, message=message[:255], **actor(user)) for c in moved
+    )
+    audit.record_many(entries)
+    _pins_follow(moved, user, at=at, message=message)
 
 
 def _session_for(container: Container, beamline: Beamline, session: Session | None, at: datetime):
@@ -113,7 +198,7 @@ def container_assign(
     here = beamline.position_code(position)
     if container.beamline_id == beamline.pk and container.changer_position == position:
         return Assignment(container, None, False, f"{label} is already in {here}.")
-    if container.status in GONE:
+    if container.status in CONTAINER_GONE:
         raise DomainError(f"{label} is {container.get_status_display().lower()}.", code="container_gone")
     if container.dewar.status not in AT_FACILITY:
         raise DomainError(
@@ -154,6 +239,9 @@ def container_assign(
     message = f"Into {here}" + (f" from {moved_from}" if moved_from else "")
     _history(container, user, at=at, message=message, session=session)
     audit.record(user=_audit_user(user), action=AuditAction.UPDATE, obj=container, before=before, message=message)
+    if not moved_from:
+        # A puck moved within the changer keeps its pins' statuses (one may be mounted).
+        _pins_follow([container], user, at=at, message=message)
     text = f"{label} is in {here}." + (f" {displaced.barcode or displaced.name} was taken out." if displaced else "")
     return Assignment(container, displaced, True, text)
 
@@ -167,6 +255,7 @@ def _take_out(container: Container, user, *, at, message: str) -> None:
     container.save(update_fields=["beamline", "changer_position", "status"])
     _history(container, user, at=at, message=message, where=where)
     audit.record(user=_audit_user(user), action=AuditAction.UPDATE, obj=container, before=before, message=message)
+    _pins_follow([container], user, at=at, message=message)
 
 
 @transaction.atomic
@@ -182,7 +271,16 @@ def container_unassign(*, container: Container, user, message: str = "") -> Cont
 
 @transaction.atomic
 def session_unload(*, session: Session, user) -> list[Container]:
-    """Take every puck of ``session``'s proposal out of the session's beamline's changer, in one go."""
+    """Take every puck of ``session``'s proposal out of the session's beamline's changer, in one go.
+
+    Refused once the session is over: what is in the changer then is no longer the session's (its page
+    shows what was loaded during it); single pucks are taken out from the changer page."""
+    if session.end < timezone.now():
+        raise DomainError(
+            f"The session ended on {timezone.localtime(session.end):%Y-%m-%d %H:%M}: it has nothing to unload. "
+            "Take pucks out from the sample changer's page.",
+            code="session_over",
+        )
     containers = list(
         Container.objects.select_for_update(of=("self",))
         .select_related("beamline")
@@ -280,7 +378,7 @@ def parse_sample_status(text: str) -> str:
     word = str(text or "").strip().split(" ")[0].split("-")[0].strip().lower()
     aliases = {"centered": SampleStatus.CENTRED, "centring": SampleStatus.CENTRED, "mounted": SampleStatus.LOADED}
     status = aliases.get(word, word)
-    allowed = [s for s in SampleStatus.values if s != SampleStatus.REGISTERED]
+    allowed = [s.value for s in REPORTED_SAMPLE_STATUSES]
     if status not in allowed:
         raise ValidationError({"blSampleStatus": f"Use one of: {', '.join(s.upper() for s in allowed)}."})
     return status

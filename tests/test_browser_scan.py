@@ -7,6 +7,7 @@ Drives Debian's Chromium through Playwright, as tests/test_browser.py does (its 
 
 import pytest
 
+from lims.choices import FacilityRole
 from shipping.choices import DewarStatus, LocationKind
 from shipping.models import Dewar
 from shipping.services import shipment_send
@@ -84,3 +85,48 @@ def test_scan_a_dewar_in_then_to_a_beamline(chromium, live_server):  # noqa: F81
     expect(timeline.locator("tr.event")).to_have_count(3)  # sent, received, moved
     expect(timeline).to_contain_text("Beamline MX-3")
     expect(timeline).to_contain_text("Stores")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_refused_for_a_loaded_puck_offers_unload_and_dispatch(chromium, live_server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from samples.models import Container
+    from samples.services import container_assign
+
+    proposal = f.ProposalFactory(code="mx", number="2345")
+    shipment = f.at_facility(f.shipment_tree(proposal=proposal, name="Scan-2"))
+    dewar = shipment.dewars.get()
+    isara = f.BeamlineFactory(name="MX-3", accepted_container_types=["unipuck"])
+    staff = f.UserFactory(username="blstaff", groups=[FacilityRole.BEAMLINE_STAFF])
+    puck = shipment.containers.get()
+    container_assign(container=puck, beamline=isara, position=7, user=staff)
+
+    page = chromium.new_page(viewport={"width": 1024, "height": 768})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill("blstaff")
+    page.get_by_label("Password").fill(f.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/stores/scan/")
+    feedback = page.locator("#scan-feedback")
+    expect(page.locator("#scan-input")).to_be_focused()
+
+    page.keyboard.type(dewar.barcode)
+    page.keyboard.press("Enter")
+    expect(page.locator("#next-action")).to_have_text("Dispatch (Enter)")
+    page.keyboard.press("Enter")
+    page.locator("#dispatch-courier").fill("DHL")
+    page.locator("#dispatch-tracking").fill("1234")
+    page.locator("#dispatch-form").get_by_role("button", name="Dispatch").click()
+
+    expect(feedback).to_have_attribute("data-state", "refused")
+    expect(feedback).to_contain_text("MX-3:07")
+    page.get_by_role("button", name="Unload and dispatch").click()
+    expect(feedback).to_have_attribute("data-state", "ok")
+    expect(feedback).to_contain_text("Unloaded")
+    expect(page.locator("#card-status")).to_have_text("In transit to user")
+
+    assert Dewar.objects.get(pk=dewar.pk).status == DewarStatus.IN_TRANSIT_TO_USER
+    assert Container.objects.get(pk=puck.pk).beamline_id is None

@@ -6,7 +6,7 @@ from django.db.models import Q
 from lims.api.filters import visible_proposals
 from lims.barcodes.codes import normalise
 from lims.models import Beamline
-from samples.choices import ContainerStatus, ContainerType, SampleStatus
+from samples.choices import CONTAINER_GONE, ContainerStatus, ContainerType, SampleStatus
 from samples.models import Container, Protein, Sample
 from samples.selectors import sample_visible_to
 
@@ -76,11 +76,13 @@ def sample_queryset(user):
 
 def samples_of_session(user, session):
     """The session's samples the caller may see: its proposal's pucks in the beamline's changer or in a
-    dewar booked on the session. Ordered as they sit in the changer."""
+    dewar booked on the session, but for pucks gone home (returned, disposed). Ordered as they sit in the
+    changer."""
     return (
         sample_queryset(user)
         .filter(container__shipment__proposal_id=session.proposal_id)
         .filter(Q(container__beamline_id=session.beamline_id) | Q(container__dewar__session_id=session.pk))
+        .exclude(container__status__in=CONTAINER_GONE)
         .order_by("container__changer_position", "container_id", "position")
     )
 

@@ -11,11 +11,11 @@ from rest_framework import serializers
 from lims.api.fields import CharField, ScopedPrimaryKeyRelatedField
 from samples.choices import (
     MAX_OTHER_CAPACITY,
+    REPORTED_SAMPLE_STATUSES,
     ContainerType,
     ExperimentKind,
     RobotActionStatus,
     RobotActionType,
-    SampleStatus,
 )
 from samples.models import (
     CRYSTAL_FIELDS,
@@ -462,17 +462,16 @@ class SampleStatusSerializer(serializers.Serializer):
     """A sample's new status as beamline control reports it, and/or its last centring position."""
 
     status = UpperChoiceField(
-        SampleStatus.choices, upper=False, required=False, allow_null=True, help_text="Any but registered."
+        [(s.value, s.label) for s in REPORTED_SAMPLE_STATUSES],
+        upper=False,
+        required=False,
+        allow_null=True,
+        help_text="What the beamline did with the pin; where it is follows its puck.",
     )
     detail = CharField(required=False, allow_blank=True, max_length=255, help_text='e.g. "ERROR - sample".')
     centring_position = serializers.JSONField(
         required=False, allow_null=True, help_text="The centring's motor positions, as an object."
     )
-
-    def validate_status(self, value):
-        if value == SampleStatus.REGISTERED:
-            raise serializers.ValidationError("A sample cannot go back to registered.")
-        return value
 
     def validate_centring_position(self, value):
         if value is not None and not isinstance(value, dict):

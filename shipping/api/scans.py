@@ -13,7 +13,9 @@ the endpoint reveals nothing of anybody's. Dewars are scoped like every proposal
 own proposals' dewars, staff all, others 404.
 
 Errors: malformed code 400 (the message says what is wrong), unknown code 404 ``unknown_barcode`` (or
-``unknown_location``), refusals 409 with the service's code (``not_sent``: send ``confirm_reason``).
+``unknown_location``), refusals 409 with the service's code (``not_sent``: send ``confirm_reason``;
+``pucks_in_changer``: the detail names the pucks and their changer positions, scan again with
+``action=unload_dispatch`` to unload them and dispatch in one step).
 """
 
 from django.urls import NoReverseMatch, reverse
@@ -203,7 +205,11 @@ class ScanViewSet(viewsets.GenericViewSet):
             200: OpenApiResponse(ScanResultSerializer, description="Nothing recorded: already there."),
             400: OpenApiResponse(ERROR, description="malformed code, a location code as the dewar, bad fields"),
             404: OpenApiResponse(ERROR, description="unknown_barcode, unknown_location"),
-            409: OpenApiResponse(ERROR, description="refused: not_sent (send confirm_reason), invalid_transition"),
+            409: OpenApiResponse(
+                ERROR,
+                description="refused: not_sent (send confirm_reason), invalid_transition, "
+                "pucks_in_changer (action unload_dispatch unloads them and dispatches)",
+            ),
         },
     )
     def create(self, request):

@@ -3,6 +3,7 @@
 from .dewars import (
     INCIDENT_KINDS,
     Movement,
+    PucksInChanger,
     default_arrival_location,
     dewar_dispatch,
     dewar_incident,
@@ -10,6 +11,7 @@ from .dewars import (
     dewar_note,
     dewar_receive,
     dewar_return_confirmed,
+    dewar_unload_and_dispatch,
     shipment_status_from,
 )
 from .shipments import (
@@ -35,6 +37,7 @@ __all__ = [
     "SHIPMENT_FIELDS",
     "SHIPMENT_TRANSITIONS",
     "Movement",
+    "PucksInChanger",
     "check_transition",
     "default_arrival_location",
     "dewar_dispatch",
@@ -43,6 +46,7 @@ __all__ = [
     "dewar_note",
     "dewar_receive",
     "dewar_return_confirmed",
+    "dewar_unload_and_dispatch",
     "send_problems",
     "shipment_cancel",
     "shipment_check_editable",

@@ -1,7 +1,8 @@
 """Transport of dewars: every movement is one service that locks the dewar, writes one DewarEvent and keeps
 the dewar's and the shipment's status in step, in one transaction.
 
-    dewar_receive, dewar_move, dewar_dispatch, dewar_return_confirmed, dewar_note, dewar_incident
+    dewar_receive, dewar_move, dewar_dispatch, dewar_unload_and_dispatch, dewar_return_confirmed,
+    dewar_note, dewar_incident
 
 Each returns a ``Movement``: the dewar, the event written (None when nothing happened) and a message for
 the person who scanned. Scanning the same thing twice in a row ("already here") writes nothing.
@@ -10,21 +11,28 @@ Concurrency: two stores PCs may scan the same dewar at the same moment. Each ser
 shipment row and then the dewar row (always in that order, so two scans of dewars of one shipment
 cannot deadlock) before reading the status it checks; the second scan therefore sees the first one's
 result and answers "already here" instead of writing a second event.
+
+The dewar's pucks and pins follow it (``samples.services.containers_follow_dewar``): at facility when it
+arrives, returned when it is dispatched home. A dewar whose pucks are still in a sample changer is not
+dispatched (``PucksInChanger``): they are unloaded first, or with ``dewar_unload_and_dispatch``. The pucks
+are locked after the dewar, so a dispatch and an assignment of one of its pucks take turns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from lims import audit
+from lims import audit, rules
 from lims.choices import AuditAction
 from lims.errors import DomainError, InvalidTransition
-from samples.models import Sample
+from samples.choices import ContainerStatus
+from samples.models import Container, Sample
+from samples.services import container_unassign, containers_follow_dewar, dewar_contents_lock
 
 from ..choices import DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
 from ..models import Dewar, DewarEvent, Location, Shipment
@@ -37,6 +45,21 @@ INCIDENT_KINDS = {
     "missing_contents": "Missing contents",
     "other": "Other incident",
 }
+
+
+class PucksInChanger(DomainError):
+    """A dewar cannot go home while some of its pucks are in a sample changer; ``pucks`` says which and where."""
+
+    code = "pucks_in_changer"
+
+    def __init__(self, dewar: Dewar, pucks: list[Container]):
+        self.pucks = pucks
+        where = ", ".join(f"{c.barcode or c.name} in {c.beamline.position_code(c.changer_position)}" for c in pucks)
+        count = f"{len(pucks)} of its pucks are" if len(pucks) > 1 else "its puck is"
+        super().__init__(
+            f"{dewar.barcode} cannot be dispatched: {count} still in a sample changer ({where}). "
+            "Unload them first, or unload and dispatch."
+        )
 
 
 @dataclass
@@ -217,6 +240,12 @@ def receive_locked(dewar: Dewar, *, user, location: Location | None = None, conf
             f"{dewar.barcode} is {dewar.get_status_display().lower()}; it cannot arrive at the facility."
         )
     event = _record(dewar, user=user, status=_status_at(location), location=location, note=note, notify="arrival")
+    containers_follow_dewar(
+        containers=dewar_contents_lock(dewar),
+        status=ContainerStatus.AT_FACILITY,
+        user=user,
+        message=f"Dewar {dewar.barcode} received at {location}",
+    )
     return Movement(dewar, event, f"{dewar.barcode} received at {location}.")
 
 
@@ -260,6 +289,10 @@ def dispatch_locked(dewar: Dewar, *, user, courier: str, tracking_number: str) -
         return Movement(dewar, None, f"{dewar.barcode} is already dispatched ({courier} {tracking_number}).")
     if dewar.status not in AT_FACILITY:
         raise InvalidTransition(f"{dewar.barcode} is {dewar.get_status_display().lower()}; it cannot be dispatched.")
+    containers = dewar_contents_lock(dewar)
+    in_changer = [c for c in containers if c.beamline_id]
+    if in_changer:
+        raise PucksInChanger(dewar, sorted(in_changer, key=lambda c: (c.beamline.name, c.changer_position)))
     event = _record(
         dewar,
         user=user,
@@ -270,7 +303,45 @@ def dispatch_locked(dewar: Dewar, *, user, courier: str, tracking_number: str) -
         notify="dispatch",
         fields={"courier_from_facility": courier, "tracking_from_facility": tracking_number},
     )
+    containers_follow_dewar(
+        containers=containers,
+        status=ContainerStatus.RETURNED,
+        user=user,
+        message=f"Dewar {dewar.barcode} dispatched home ({courier} {tracking_number})",
+    )
     return Movement(dewar, event, f"{dewar.barcode} dispatched with {courier}, tracking {tracking_number}.")
+
+
+@transaction.atomic
+def dewar_unload_and_dispatch(*, dewar: Dewar, user, courier: str, tracking_number: str) -> Movement:
+    """Take the dewar's pucks out of the sample changers they are in, then dispatch it: one transaction,
+    so that either both happen or neither (a refused dispatch leaves the pucks where they were)."""
+    return unload_dispatch_locked(_lock(dewar), user=user, courier=courier, tracking_number=tracking_number)
+
+
+def unload_dispatch_locked(dewar: Dewar, *, user, courier: str, tracking_number: str) -> Movement:
+    """``dewar_unload_and_dispatch`` on a dewar already locked in the caller's transaction.
+
+    Emptying a changer is beamline staff's (``lims.rules.may_fill_changer``), whoever dispatches."""
+    if dewar.status not in AT_FACILITY:
+        # The dispatch gives the answer ("already dispatched", or why not): nothing to unload first.
+        return dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
+    in_changer = [c for c in dewar_contents_lock(dewar) if c.beamline_id]
+    refused = sorted({c.beamline.name for c in in_changer if not rules.may_fill_changer(user, c.beamline_id)})
+    if refused:
+        raise PermissionDenied(
+            f"Unloading {', '.join(refused)}'s sample changer is for beamline staff and admins: "
+            "ask them to unload the pucks, then dispatch."
+        )
+    unloaded = []
+    for container in in_changer:
+        where = container.beamline.position_code(container.changer_position)
+        container_unassign(container=container, user=user, message=f"Taken out of {where} to dispatch {dewar.barcode}")
+        unloaded.append(f"{container.barcode or container.name} from {where}")
+    movement = dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
+    if unloaded:
+        movement.message = f"Unloaded {', '.join(unloaded)}. {movement.message}"
+    return movement
 
 
 @transaction.atomic
@@ -284,6 +355,13 @@ def return_locked(dewar: Dewar, *, user) -> Movement:
     if dewar.status == DewarStatus.RETURNED:
         return Movement(dewar, None, f"{dewar.barcode} is already back home.")
     event = _record(dewar, user=user, status=DewarStatus.RETURNED, location=None)
+    # Already returned when dispatched, unless they came back to the facility (a lost dewar found) since.
+    containers_follow_dewar(
+        containers=dewar_contents_lock(dewar),
+        status=ContainerStatus.RETURNED,
+        user=user,
+        message=f"Dewar {dewar.barcode} back home",
+    )
     return Movement(dewar, event, f"{dewar.barcode} is back home.")
 
 

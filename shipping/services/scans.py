@@ -11,6 +11,8 @@ and admins. Proposal members follow their dewars on the dewar page but never mov
 The rules of each movement stay in ``shipping.services.dewars``; this module only reads the codes, refuses
 what is not a dewar, and picks the service. Bad codes are ``ValidationError`` (400), codes that are well
 formed but belong to nothing are ``UnknownBarcode`` (404), refusals of the services are ``DomainError`` (409).
+A dispatch refused because pucks are still in a sample changer (``pucks_in_changer``) may be scanned again
+as ``unload_dispatch``: the pucks are unloaded and the dewar dispatched in one transaction.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from .dewars import (
     note_locked,
     receive_locked,
     return_locked,
+    unload_dispatch_locked,
 )
 
 ACTIONS = {
     "receive": "Receive",
     "move": "Move",
     "dispatch": "Dispatch",
+    "unload_dispatch": "Unload and dispatch",
     "return": "Confirm return",
     "note": "Add a note",
     "incident": "Report an incident",
@@ -162,6 +166,8 @@ def scan(
             return move_locked(dewar, user=user, location=place)
         if action == "dispatch":
             return dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
+        if action == "unload_dispatch":
+            return unload_dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
         if action == "return":
             return return_locked(dewar, user=user)
         if action == "note":

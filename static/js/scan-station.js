@@ -12,6 +12,7 @@
   const nextButton = $("next-action");
   const dispatchForm = $("dispatch-form");
   const reasonForm = $("reason-form");
+  const unloadOffer = $("unload-offer");
   const noteForm = $("note-form");
   const recentList = $("recent-scans");
   const soundBox = $("scan-sound");
@@ -19,6 +20,7 @@
 
   let current = null; // {dewar, nextAction}
   let pendingReceive = null; // the scan body waiting for a "not sent" reason
+  let pendingDispatch = null; // the dispatch refused because pucks are in a changer, to unload and redo
   let recent = [];
 
   // ---- focus: the scanner types wherever the focus is, so it must always be the scan input, except
@@ -130,7 +132,9 @@
   function hideSubforms() {
     dispatchForm.hidden = true;
     reasonForm.hidden = true;
+    unloadOffer.hidden = true;
     pendingReceive = null;
+    pendingDispatch = null;
   }
 
   // ---- the list of recent scans
@@ -210,6 +214,13 @@
       say("refused", data.detail);
       $("reason-text").focus();
       return;
+    } else if (status === 409 && data.code === "pucks_in_changer") {
+      hideSubforms();
+      pendingDispatch = Object.assign({}, body, { action: "unload_dispatch" });
+      unloadOffer.hidden = false;
+      say("refused", data.detail);
+      $("unload-dispatch").focus();
+      return;
     } else if (status === 404 || (status === 400 && !body.action)) {
       say("unknown", data.detail || "Unknown code.");
     } else {
@@ -238,6 +249,12 @@
     input.focus();
     submit(body);
   });
+  $("unload-dispatch").addEventListener("click", () => {
+    const body = pendingDispatch;
+    hideSubforms();
+    input.focus();
+    if (body) submit(body);
+  });
   reasonForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const body = Object.assign({}, pendingReceive, { confirm_reason: $("reason-text").value });
@@ -264,7 +281,7 @@
     });
   }
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && (!dispatchForm.hidden || !reasonForm.hidden)) {
+    if (event.key === "Escape" && (!dispatchForm.hidden || !reasonForm.hidden || !unloadOffer.hidden)) {
       hideSubforms();
       say("info", "Cancelled.");
       input.focus();

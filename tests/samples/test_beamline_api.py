@@ -115,7 +115,7 @@ def test_assigning_into_a_taken_position_says_what_it_displaced(staff, puck, isa
 def test_bad_places_are_field_errors(staff, puck, isara, body, field):
     f.BeamlineFactory(name="MX-1", puck_positions=5)
     assert_error(assign(staff, puck, **body), 400, "invalid", field)
-    assert not ContainerHistory.objects.exists()
+    assert not ContainerHistory.objects.filter(beamline__isnull=False).exists()
 
 
 def test_refusals_are_409_with_the_services_code(staff, shipment, isara):
@@ -256,7 +256,7 @@ def test_a_status_report_and_the_history(staff, puck, isara):
         "at": "",
         "sample": sample.pk,
         "status": "centred",
-        "previous": "registered",
+        "previous": "in_sample_changer",
         "detail": "auto",
         "centring_position": {"phi": 1.5},
         "by": {"user": "blstaff", "token": None},
@@ -267,9 +267,14 @@ def test_a_status_report_and_the_history(staff, puck, isara):
     history = staff.get(f"/api/v1/samples/{sample.pk}/history/").json()
     assert history["sample"]["status"] == "centred"
     assert history["sample"]["last_centring_position"] == {"phi": 1.5}
-    assert [h["status"] for h in history["status_history"]] == ["centred"]
+    # Newest first: the report, the puck into the changer, the dewar's arrival.
+    assert [h["status"] for h in history["status_history"]] == ["centred", "in_sample_changer", "at_facility"]
     assert [a["action_type"] for a in history["robot_actions"]] == ["LOAD"]
-    assert [(a["location"], a["by"]["user"]) for a in history["assignments"]] == [("MX-3:07", "blstaff")]
+    assert [(a["location"], a["status"]) for a in history["assignments"]] == [
+        ("MX-3:07", "in_sample_changer"),
+        ("", "at_facility"),
+    ]
+    assert history["assignments"][0]["by"]["user"] == "blstaff"
 
 
 @pytest.mark.parametrize(
@@ -284,8 +289,9 @@ def test_a_status_report_and_the_history(staff, puck, isara):
 )
 def test_bad_status_reports_are_field_errors(staff, received, body, field):
     sample = received.containers.get().samples.first()
+    before = SampleStatusChange.objects.count()
     assert_error(staff.post(f"/api/v1/samples/{sample.pk}/status/", body, format="json"), 400, "invalid", field)
-    assert not SampleStatusChange.objects.exists()
+    assert SampleStatusChange.objects.count() == before
 
 
 # --- robot actions --------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def test_assign_displace_unassign(received, isara, beamline_staff):
     assert b.displaced.pk == puck.pk
     puck.refresh_from_db()
     assert puck.beamline_id is None and puck.status == ContainerStatus.UNLOADED
-    assert ContainerHistory.objects.filter(container=puck).count() == 2
+    assert ContainerHistory.objects.filter(container=puck, beamline=isara).count() == 2
     container_unassign(container=second, user=beamline_staff)
     second.refresh_from_db()
     assert second.changer_position is None

@@ -526,7 +526,7 @@ def test_sample_status_from_beamline_control(mx3, loaded):
     item = response.json()
     assert item.keys() == SAMPLE_KEYS and item["blSampleId"] == sample.pk and item["location"] == "1"
     assert item["blSampleStatus"] == "ERROR"
-    change = SampleStatusChange.objects.get(sample=sample)
+    change = SampleStatusChange.objects.filter(sample=sample).latest("at", "id")
     assert change.status == "error" and change.detail == "ERROR - sample"
     assert change.centring_position == {"phi": 12.5}
     sample.refresh_from_db()
