@@ -14,6 +14,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from lims import selectors, services
 from samples import services as sample_services
@@ -151,6 +152,9 @@ class LabContactViewSet(
 
 class ObtainTokenView(ObtainAuthToken):
     """Exchange a username and password for an API token (``Authorization: Token <token>``)."""
+
+    # ObtainAuthToken names DRF's own parsers; the API's defaults refuse too deep a JSON nesting with a 400.
+    parser_classes = APIView.parser_classes
 
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer, auth=[])
     def post(self, request, *args, **kwargs):

@@ -18,10 +18,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from lims.access import has_role
-from lims.api.errors import NON_FIELD, django_errors
+from lims.api.errors import NON_FIELD, django_errors, refused_request
+from lims.api.parsers import loads
 from lims.choices import FacilityRole
 from lims.errors import DomainError
 from lims.tokens import principal_for_bearer
+from lims.validators import DATETIME_OUT_OF_RANGE, datetime_in_range
 
 try:  # orjson is in the dependencies; the standard library keeps the API up should it be missing
     import orjson
@@ -29,13 +31,10 @@ try:  # orjson is in the dependencies; the standard library keeps the API up sho
     def dumps(data) -> bytes:
         return orjson.dumps(data)
 
-    loads = orjson.loads
 except ImportError:  # pragma: no cover
 
     def dumps(data) -> bytes:
         return json.dumps(data, separators=(",", ":")).encode()
-
-    loads = json.loads
 
 
 # PostgreSQL refuses NUL in text: refused here, as bad input, rather than by the database as a 500.
@@ -139,7 +138,7 @@ def endpoint(view=None, *, auth: bool = True):
             except PermissionDenied:
                 return error_reply(ApiError(403, "You do not have permission to do this.", "permission_denied"))
             except SuspiciousOperation as exc:  # e.g. a body above DATA_UPLOAD_MAX_MEMORY_SIZE
-                return error_reply(ApiError(400, str(exc) or "Bad request.", "bad_request"))
+                return error_reply(ApiError(*refused_request(exc)))
 
         return handler
 
@@ -231,6 +230,9 @@ def parse_timestamp(value, field: str, errors: dict, *, dates: bool = False) -> 
             parsed = None  # a date alone is no time of a robot's move
     if parsed is None:
         errors[field] = ['Give a time as "YYYY-MM-DD HH:MM:SS" (local) or ISO 8601.']
+        return None
+    if not datetime_in_range(parsed):
+        errors[field] = [DATETIME_OUT_OF_RANGE]
         return None
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)

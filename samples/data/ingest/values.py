@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from lims.access import has_role
 from lims.choices import FacilityRole
+from lims.validators import DATETIME_OUT_OF_RANGE, datetime_in_range
 
 from ..choices import CollectionStatus, ExperimentType
 from ..models import (
@@ -135,6 +136,9 @@ def _time(value, errors, field):
             parsed = None
     if parsed is None:
         errors[field] = ['Give a time as ISO 8601 or "YYYY-MM-DD HH:MM:SS" (local time).']
+        return None
+    if not datetime_in_range(parsed):
+        errors[field] = [DATETIME_OUT_OF_RANGE]
         return None
     return timezone.make_aware(parsed) if parsed.tzinfo is None else parsed
 
