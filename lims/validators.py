@@ -6,6 +6,7 @@ it never reaches the database or a template as a 500.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -41,3 +42,20 @@ def datetime_in_range(value: datetime) -> bool:
     except ValidationError:
         return False
     return True
+
+
+# Characters that make a name display differently from what it is: control characters (Cc), invisible
+# format characters (Cf: zero-width spaces and joiners U+200B..U+200D, U+2060, U+FEFF, the bidi embeddings,
+# overrides and isolates U+202A..U+202E, U+2066..U+2069, ...) and line/paragraph separators. A name with
+# "\u202e" shows reversed on a label or a page; a zero-width space makes two names look the same.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+HIDDEN_CHARACTERS = "Use no control, invisible (zero-width) or text-direction characters."
+
+
+def validate_name(value: str) -> None:
+    """Refuse a user-facing name or code with characters that hide or disguise what it says."""
+    for char in value:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            raise ValidationError(
+                f"{HIDDEN_CHARACTERS} (found U+{ord(char):04X})", code="hidden_characters", params={"value": value}
+            )
