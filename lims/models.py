@@ -11,6 +11,7 @@ from django.utils.timezone import localtime
 
 from .barcodes.codes import code_part, normalise
 from .choices import AuditAction, MemberRole, ProposalKind, SampleChangerModel
+from .validators import validate_name
 
 proposal_code_validator = RegexValidator(r"^[A-Za-z]{1,10}$", "A proposal code is letters only, e.g. 'mx'.")
 proposal_number_validator = RegexValidator(r"^[0-9]{1,10}$", "A proposal number is digits only, e.g. '2345'.")
@@ -230,12 +231,14 @@ class LabContact(models.Model):
     """A reusable contact card of a proposal: who sends, who receives back, and how to ship."""
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="lab_contacts")
-    card_name = models.CharField(max_length=60, help_text="How the card is listed, e.g. 'Lab Grenoble'.")
-    name = models.CharField("contact name", max_length=120)
+    card_name = models.CharField(
+        max_length=60, validators=[validate_name], help_text="How the card is listed, e.g. 'Lab Grenoble'."
+    )
+    name = models.CharField("contact name", max_length=120, validators=[validate_name])
     telephone = models.CharField(max_length=45)
     fax = models.CharField(max_length=45, blank=True)
     email = models.EmailField()
-    lab_name = models.CharField(max_length=120)
+    lab_name = models.CharField(max_length=120, validators=[validate_name])
     address = models.TextField()
     default_courier = models.CharField(max_length=45, blank=True)
     courier_account = models.CharField(max_length=45, blank=True)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("lims.web_urls")),
 ]
 
+handler400 = "lims.api.errors.bad_request"
 handler404 = "lims.api.errors.not_found"
 handler500 = "lims.api.errors.server_error"

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from lims.barcodes.codes import StoredCodeValidator, validate_code
 from lims.models import ApiToken, Beamline, Proposal, Session
+from lims.validators import validate_name
 
 from .choices import (
     CONTAINER_CAPACITY,
@@ -61,8 +62,8 @@ class Protein(models.Model):
     """A macromolecule of a proposal, known by its acronym (unique within the proposal)."""
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="proteins")
-    acronym = models.CharField(max_length=45, validators=[sample_name_validator])
-    name = models.CharField(max_length=255, blank=True)
+    acronym = models.CharField(max_length=45, validators=[validate_name, sample_name_validator])
+    name = models.CharField(max_length=255, blank=True, validators=[validate_name])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -83,7 +84,7 @@ class Container(models.Model):
         "shipping.Shipment", on_delete=models.CASCADE, related_name="containers", editable=False
     )
     dewar = models.ForeignKey("shipping.Dewar", on_delete=models.CASCADE, related_name="containers")
-    name = models.CharField(max_length=60, validators=[sample_name_validator])
+    name = models.CharField(max_length=60, validators=[validate_name, sample_name_validator])
     container_type = models.CharField(max_length=10, choices=ContainerType.choices, default=ContainerType.UNIPUCK)
     capacity = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(MAX_OTHER_CAPACITY)]
@@ -149,7 +150,7 @@ class Sample(models.Model):
 
     container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="samples")
     position = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    name = models.CharField(max_length=45, validators=[sample_name_validator])
+    name = models.CharField(max_length=45, validators=[validate_name, sample_name_validator])
     pin_code = models.CharField("pin barcode", max_length=20, null=True, blank=True, validators=[validate_pin_code])
     protein = models.ForeignKey(Protein, on_delete=models.PROTECT, related_name="samples")
     status = models.CharField(max_length=20, choices=SampleStatus.choices, default=SampleStatus.REGISTERED)

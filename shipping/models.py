@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from lims.barcodes.codes import StoredCodeValidator
 from lims.models import LabContact, Proposal, Session
+from lims.validators import validate_name
 
 from .choices import (
     DewarEventKind,
@@ -53,7 +54,7 @@ class Shipment(models.Model):
     """A parcel of dewars a proposal sends to the facility, with who sends it and who gets it back."""
 
     proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="shipments")
-    name = models.CharField(max_length=60)
+    name = models.CharField(max_length=60, validators=[validate_name])
     status = models.CharField(max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.DRAFT)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -112,7 +113,7 @@ class Dewar(models.Model):
     """A transport dewar of a shipment; its status and location are kept in step with its events."""
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="dewars")
-    name = models.CharField(max_length=60)
+    name = models.CharField(max_length=60, validators=[validate_name])
     barcode = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
     status = models.CharField(max_length=30, choices=DewarStatus.choices, default=DewarStatus.REGISTERED)
     location = models.ForeignKey(

@@ -12,10 +12,11 @@ import time
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lims.api.parsers import JSONParser
 from lims.barcodes.codes import KINDS, validate_code
 from lims.barcodes.decode import MAX_UPLOAD_BYTES, DecodeError, FoundCode, decode_upload
 

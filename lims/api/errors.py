@@ -14,9 +14,12 @@ that cannot be imported gives ``errors`` as a list of ``{"line", "column", "mess
     any other APIException                        → its status and code
 """
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 from rest_framework import exceptions, status
@@ -109,6 +112,25 @@ def not_found(request, exception=None):
     if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return page_not_found(request, exception)
+
+
+def refused_request(exc) -> tuple[int, str, str]:
+    """Status, detail and code for a request Django itself refused (a SuspiciousOperation) while reading it."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return 413, f"The request body is larger than {limit / 2**20:g} MB; send less at a time.", "too_large"
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return 400, "The request has too many fields or files; send less at a time.", "too_many_fields"
+    return 400, "Bad request.", "bad_request"
+
+
+def bad_request(request, exception=None):
+    """Django's 400 handler (an oversized or malformed request, refused before any view): under /api/ and
+    /ispyb/ the API's error shape, elsewhere the usual page."""
+    if request.path.startswith(API_PREFIXES):
+        status_code, detail, code = refused_request(exception)
+        return JsonResponse({"detail": detail, "code": code}, status=status_code)
+    return django_bad_request(request, exception)
 
 
 def server_error(request):

@@ -1,9 +1,24 @@
 """Filters of the core domain's list endpoints (django-filter)."""
 
 import django_filters
+from django_filters.fields import IsoDateTimeField
 
 from lims.models import Beamline, LabContact, Session
 from lims.selectors import proposal_visible_to
+from lims.validators import validate_datetime
+
+
+class DateTimeField(IsoDateTimeField):
+    """ISO 8601, refusing (a 400) a time the database cannot compare: ``0014-05-28T12:26:01+22:10``, year 1
+    with a negative offset, year 9999 with a positive one (see ``lims.validators.validate_datetime``)."""
+
+    default_validators = [validate_datetime]
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    """The one datetime filter of every list endpoint (lims, shipping, samples): use it for any time filter."""
+
+    field_class = DateTimeField
 
 
 def visible_proposals(request):
@@ -16,8 +31,8 @@ class SessionFilter(django_filters.FilterSet):
 
     proposal = django_filters.ModelChoiceFilter(queryset=visible_proposals)
     beamline = django_filters.ModelChoiceFilter(queryset=Beamline.objects.all())
-    start_after = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = django_filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_after = DateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = DateTimeFilter(field_name="start", lookup_expr="lt")
 
     class Meta:
         model = Session

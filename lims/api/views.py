@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lims import rules, selectors, services
+from lims.api.parsers import JSONParser
 from lims.logins import LockedOut, locked_out_json, password_login
 from lims.models import PersonalToken
 from lims.tokens import personal_token_create, personal_token_for_key, personal_token_revoke
@@ -165,7 +166,7 @@ class ObtainTokenView(APIView):
 
     authentication_classes = ()  # a login: no session, so no CSRF check on a browser that has one
     permission_classes = ()
-    parser_classes = (parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser)
+    parser_classes = (JSONParser, parsers.FormParser, parsers.MultiPartParser)  # ours: deep nesting is a 400
 
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 400: ERROR, 429: ERROR}, auth=[])
     def post(self, request):

@@ -32,6 +32,10 @@ from pylibdmtx.pylibdmtx import decode as dmtx_decode
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding them (a 12 MP phone photo is far below)
+# libdmtx asserts (and so aborts the whole process) on images only a few pixels across (InitScanGrid:
+# maxExtent > 1); nothing smaller than a DataMatrix's smallest symbol (10 modules) at ~1.5 px a module
+# can hold a code anyway. Every decoder here sees only images at least this large on each side.
+MIN_SIDE = 16
 WORK_PIXELS = 3_000_000  # larger photos are reduced to about this before decoding
 QUICK_PIXELS = 1_000_000  # a large photo is read at this size first (most hold one large code)
 UPSCALE_MAX_PIXELS = 1_300_000  # enlarging a bigger image costs more than the budget allows
@@ -43,7 +47,8 @@ _FORMATS = zxingcpp.BarcodeFormat.DataMatrix
 class DecodeError(Exception):
     """An upload that cannot be decoded; ``code`` says why, for the API's error body.
 
-    "empty", "too_large" (bytes or pixels), "not_an_image", "truncated" (damaged), "no_code".
+    "empty", "too_large" (bytes or pixels), "too_small" (under MIN_SIDE px a side), "not_an_image",
+    "truncated" (damaged), "no_code".
     """
 
     def __init__(self, message: str, code: str):
@@ -117,6 +122,8 @@ def decode_pil(image: Image.Image, *, fallback_budget_ms: int | None = None, exp
     """
     if fallback_budget_ms is None:
         fallback_budget_ms = FALLBACK_BUDGET_MS
+    if min(image.size) < MIN_SIDE:
+        return []  # no code fits; and libdmtx would abort the process on it
     image = image if image.mode == "L" else _greyscale(image)
     found = _Found()
     if image.width * image.height > QUICK_PIXELS * 2:
@@ -189,9 +196,22 @@ def _zxing(image: Image.Image, **options) -> list[FoundCode]:
     return found
 
 
+def dmtx_accepts(image: Image.Image) -> bool:
+    """Whether libdmtx can take this image without failing an assertion (which aborts the process).
+
+    8-bit greyscale only (one byte a pixel: the packing pylibdmtx infers from the buffer's length), at least
+    MIN_SIDE px a side (InitScanGrid asserts on tiny images), and at most MAX_PIXELS (libdmtx sizes its
+    buffers in C ints).
+    """
+    w, h = image.size
+    return image.mode == "L" and min(w, h) >= MIN_SIDE and w * h <= MAX_PIXELS
+
+
 def _pylibdmtx(image: Image.Image, *, timeout_ms: int, max_count: int | None) -> list[FoundCode]:
-    """pylibdmtx's reading, its coordinates turned into the image's (see below)."""
+    """pylibdmtx's reading, its coordinates turned into the image's (see below); nothing if it cannot take it."""
     found = []
+    if not dmtx_accepts(image):
+        return found
     for result in dmtx_decode(image, timeout=timeout_ms, max_count=max_count):
         text = result.data.decode("utf-8", errors="replace")
         if not text:
@@ -266,6 +286,12 @@ def _load(data: bytes, *, work_pixels: int | None) -> LoadedImage:
         raise DecodeError(_too_many_pixels(width, height), "too_large")
     if width == 0 or height == 0:
         raise DecodeError("The image has no pixels.", "not_an_image")
+    if min(width, height) < MIN_SIDE:
+        raise DecodeError(
+            f"The image ({width} × {height} px) is too small to hold a code: it must be at least "
+            f"{MIN_SIDE} px on each side.",
+            "too_small",
+        )
     try:
         if work_pixels and width * height > work_pixels and image.format == "JPEG":
             k = (work_pixels / (width * height)) ** 0.5
@@ -273,6 +299,8 @@ def _load(data: bytes, *, work_pixels: int | None) -> LoadedImage:
             image.draft("L", (math.ceil(width * k), math.ceil(height * k)))
         image.load()
         upright = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(_too_many_pixels(width, height), "too_large") from exc
     except Exception as exc:  # Pillow's decoders raise many kinds (OSError, SyntaxError, struct.error, ...)
         raise DecodeError(
             "The image is truncated or damaged and cannot be read; upload the whole file again.", "truncated"
@@ -283,7 +311,9 @@ def _load(data: bytes, *, work_pixels: int | None) -> LoadedImage:
     grey = _greyscale(upright)
     if work_pixels and grey.width * grey.height > work_pixels * 1.3:
         k = (work_pixels / (grey.width * grey.height)) ** 0.5
-        grey = grey.resize((max(1, round(grey.width * k)), max(1, round(grey.height * k))), Image.BILINEAR)
+        # Never below MIN_SIDE: a long thin photo must not shrink into what the decoders refuse.
+        size = (max(MIN_SIDE, round(grey.width * k)), max(MIN_SIDE, round(grey.height * k)))
+        grey = grey.resize(size, Image.BILINEAR)
     return LoadedImage(grey, orig_w, orig_h, orig_w / grey.width, orig_h / grey.height)
 
 

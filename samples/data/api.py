@@ -15,31 +15,25 @@ of 1,000 must cost little more than its one INSERT); a bad batch is a 400 ``inva
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from lims import rules
+from lims.api.parsers import loads
+from lims.validators import datetime_in_range
 
 from . import ingest, nxmx
 from .choices import CollectionStatus
 from .models import DataCollection, ProcessingResult, ProcessingShell, ScreeningResult, ScreeningStrategy
 from .selectors import collection_visible_to
-
-try:
-    import orjson
-
-    _loads = orjson.loads
-except ImportError:  # pragma: no cover
-    import json
-
-    _loads = json.loads
 
 
 class FastJSONParser(BaseParser):
@@ -55,7 +49,7 @@ class FastJSONParser(BaseParser):
         if b"\\u0000" in raw:
             raise ParseError("Text may not contain NUL characters.")
         try:
-            return _loads(raw)
+            return loads(raw)
         except ValueError as exc:
             raise ParseError(f"JSON parse error: {exc}") from None
 
@@ -173,6 +167,16 @@ class NewestFirst(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # The position is a time from the URL: one the database cannot compare would be a 500, not a 404.
+        position = cursor.position if cursor is not None else None
+        if position is not None:
+            parsed = parse_datetime(position) if isinstance(position, str) else None
+            if parsed is None or not datetime_in_range(parsed):
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class NxmxUploadSerializer(serializers.Serializer):

@@ -32,6 +32,9 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from lims.api.parsers import loads
+from lims.validators import datetime_in_range
+
 from .choices import CollectionStatus, ExperimentType, Flag
 from .models import DataCollection
 from .selectors import collection_visible_to
@@ -127,7 +130,7 @@ class Cursor:
     def decode(cls, text: str, sort: str) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            cursor_sort, value, pk = json.loads(raw)
+            cursor_sort, value, pk = loads(raw)
         except (binascii.Error, ValueError, TypeError):
             raise CursorError("That page link is damaged: showing the first page.") from None
         if cursor_sort != sort:
@@ -143,6 +146,8 @@ class Cursor:
                 value = dt.datetime.fromisoformat(value)
             except (TypeError, ValueError):
                 raise CursorError("That page link is damaged: showing the first page.") from None
+            if not datetime_in_range(value):
+                raise CursorError("That page link is damaged: showing the first page.")
         elif column.kind == "number":
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise CursorError("That page link is damaged: showing the first page.")
@@ -208,10 +213,15 @@ class CatalogueQuery:
             if not text:
                 return None
             try:
-                return dt.date.fromisoformat(text)
+                day = dt.date.fromisoformat(text)
             except ValueError:
                 errors.append(f"{label}: “{text[:40]}” is not a date (YYYY-MM-DD); that filter was left out.")
                 return None
+            # The filter compares times from the day's midnight to the next one's: both must be storable.
+            if not datetime_in_range(dt.datetime.combine(day, dt.time.min)) or day >= dt.date.max:
+                errors.append(f"{label}: “{text[:40]}” is out of range; that filter was left out.")
+                return None
+            return day
 
         def number(name: str, label: str) -> float | None:
             text = one(name)

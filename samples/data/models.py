@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from lims.models import ApiToken, Beamline, Proposal, Session
+from lims.validators import validate_name
 
 from .choices import CartStatus, CollectionStatus, ExperimentType, Flag, Shell
 
@@ -45,7 +46,7 @@ class DataCollectionGroup(models.Model):
 class Tag(models.Model):
     """A word users put on collections ("ligand-soak", "best"), lower-case."""
 
-    name = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=40, unique=True, validators=[validate_name])
 
     class Meta:
         ordering = ["name"]

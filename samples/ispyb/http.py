@@ -17,9 +17,11 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from lims.api.errors import NON_FIELD, django_errors
+from lims.api.errors import NON_FIELD, django_errors, refused_request
+from lims.api.parsers import loads
 from lims.errors import DomainError
 from lims.tokens import principal_for_bearer
+from lims.validators import DATETIME_OUT_OF_RANGE, datetime_in_range
 
 try:  # orjson is in the dependencies; the standard library keeps the API up should it be missing
     import orjson
@@ -27,13 +29,10 @@ try:  # orjson is in the dependencies; the standard library keeps the API up sho
     def dumps(data) -> bytes:
         return orjson.dumps(data)
 
-    loads = orjson.loads
 except ImportError:  # pragma: no cover
 
     def dumps(data) -> bytes:
         return json.dumps(data, separators=(",", ":")).encode()
-
-    loads = json.loads
 
 
 # PostgreSQL refuses NUL in text: refused here, as bad input, rather than by the database as a 500.
@@ -128,7 +127,7 @@ def endpoint(view=None, *, auth: bool = True):
                 detail = str(exc) or "You do not have permission to do this."
                 return error_reply(ApiError(403, detail, "permission_denied"))
             except SuspiciousOperation as exc:  # e.g. a body above DATA_UPLOAD_MAX_MEMORY_SIZE
-                return error_reply(ApiError(400, str(exc) or "Bad request.", "bad_request"))
+                return error_reply(ApiError(*refused_request(exc)))
 
         return handler
 
@@ -220,6 +219,9 @@ def parse_timestamp(value, field: str, errors: dict, *, dates: bool = False) -> 
             parsed = None  # a date alone is no time of a robot's move
     if parsed is None:
         errors[field] = ['Give a time as "YYYY-MM-DD HH:MM:SS" (local) or ISO 8601.']
+        return None
+    if not datetime_in_range(parsed):
+        errors[field] = [DATETIME_OUT_OF_RANGE]
         return None
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)

@@ -109,6 +109,12 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 # Formatting can make a spreadsheet carry many empty rows; past this many we stop reading at all.
 MAX_SCANNED_ROWS = 20 * MAX_ROWS
+# An XLSX is a zip: what it unpacks to is checked (from the zip's directory, before anything is unpacked) so
+# that a zip bomb is refused at once. A full sheet (5,000 rows × 40 columns) unpacks to about 12 MB at a
+# ratio of about 4; Excel's own files have a dozen members.
+MAX_XLSX_MEMBERS = 500
+MAX_XLSX_UNPACKED = 50 * 1024 * 1024
+MAX_XLSX_RATIO = 100  # per member, for members above 1 MB unpacked
 
 
 def _norm(text: str) -> str:

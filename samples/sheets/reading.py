@@ -30,6 +30,9 @@ from .base import (
     MAX_BYTES,
     MAX_ROWS,
     MAX_SCANNED_ROWS,
+    MAX_XLSX_MEMBERS,
+    MAX_XLSX_RATIO,
+    MAX_XLSX_UNPACKED,
     NUMBER_KEYS,
     SAMPLE_KEYS,
     SheetError,
@@ -135,13 +138,30 @@ def _read_csv(text: str) -> _Table:
     return _Table(rows)
 
 
+def _check_unpacked_size(archive: zipfile.ZipFile) -> None:
+    """Refuse a zip bomb from the archive's directory alone. zipfile never unpacks a member past the size the
+    directory gives, so these sizes bound what openpyxl can be made to read."""
+    members = archive.infolist()
+    bomb = "The workbook unpacks to far more than a sample sheet holds (a damaged or malicious file)."
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise _fail(f"The workbook has more than {MAX_XLSX_MEMBERS} parts; save it again as a plain .xlsx or CSV.")
+    if sum(m.file_size for m in members) > MAX_XLSX_UNPACKED:
+        raise _fail(bomb)
+    for m in members:
+        if m.file_size > 1024 * 1024 and m.file_size > MAX_XLSX_RATIO * max(m.compress_size, 1):
+            raise _fail(bomb)
+
+
 def _read_xlsx(data: bytes) -> _Table:
     import openpyxl
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_unpacked_size(archive)
             names = set(archive.namelist())
             opendocument = "mimetype" in names and b"opendocument" in archive.read("mimetype")
+    except SheetError:
+        raise
     except Exception:  # zipfile raises several kinds of errors on a damaged archive
         raise _fail("The file looks like an Excel workbook but is corrupted; save it again and retry.") from None
     if opendocument:

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from lims.validators import DATETIME_OUT_OF_RANGE, datetime_in_range
+
 from ..choices import CollectionStatus, ExperimentType
 from ..models import (
     DataCollection,
@@ -127,6 +129,9 @@ def _time(value, errors, field):
             parsed = None
     if parsed is None:
         errors[field] = ['Give a time as ISO 8601 or "YYYY-MM-DD HH:MM:SS" (local time).']
+        return None
+    if not datetime_in_range(parsed):
+        errors[field] = [DATETIME_OUT_OF_RANGE]
         return None
     return timezone.make_aware(parsed) if parsed.tzinfo is None else parsed
 
