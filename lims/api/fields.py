@@ -1,8 +1,13 @@
 """Serializer fields shared by the apps' APIs."""
 
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from lims.validators import validate_datetime
 
 
 class CharField(serializers.CharField):
@@ -12,6 +17,28 @@ class CharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A time as RFC 3339 has it, both ways. In: one the database can hold (``lims.validators``). Out: in the
+    facility's zone, except where that zone's offset is not whole minutes (Paris before 1911 kept its local
+    mean time, +00:09:21, which no RFC 3339 reader takes): then in UTC. Every ModelSerializer uses it
+    (``LimsConfig.ready``)."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        try:
+            validate_datetime(parsed)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code="out_of_range") from None
+        return parsed
+
+    def to_representation(self, value):
+        if isinstance(value, datetime):
+            offset = self.enforce_timezone(value).utcoffset()
+            if offset is not None and offset.total_seconds() % 60:
+                return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return super().to_representation(value)
 
 
 class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

@@ -8,7 +8,7 @@ from lims.selectors import proposal_visible_to
 from lims.services import LAB_CONTACT_FIELDS
 from samples.api.serializers import ChangerPositionSerializer
 
-from .fields import CharField, ScopedPrimaryKeyRelatedField, UserSummarySerializer
+from .fields import CharField, DateTimeField, ScopedPrimaryKeyRelatedField, UserSummarySerializer
 
 
 class ProposalSerializer(serializers.ModelSerializer):
@@ -113,7 +113,7 @@ class TokenSerializer(serializers.Serializer):
     """A personal API token: send it as ``Authorization: Token <token>``. Shown once: only its hash is kept."""
 
     token = serializers.CharField(read_only=True)
-    expires_at = serializers.DateTimeField(read_only=True)
+    expires_at = DateTimeField(read_only=True)
 
 
 class TokenRevokeSerializer(serializers.Serializer):

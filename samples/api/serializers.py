@@ -8,7 +8,7 @@ them under the same paths ("dewars.0.containers.1.samples.2.name").
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lims.api.fields import CharField, ScopedPrimaryKeyRelatedField
+from lims.api.fields import CharField, DateTimeField, ScopedPrimaryKeyRelatedField
 from samples.choices import (
     MAX_OTHER_CAPACITY,
     REPORTED_SAMPLE_STATUSES,
@@ -440,8 +440,8 @@ class RobotActionCreateSerializer(serializers.Serializer):
     beamline = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
     session = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
     sample = serializers.IntegerField(required=False, allow_null=True, min_value=-ID_MAX, max_value=ID_MAX)
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
-    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = DateTimeField(required=False, allow_null=True)
+    ended_at = DateTimeField(required=False, allow_null=True)
     container_location = _text_field(200)
     dewar_location = _text_field(200)
     sample_barcode = _text_field(200)
@@ -454,7 +454,7 @@ class RobotActionCompleteSerializer(serializers.Serializer):
     """The end of a robot action: its final status, end time (now by default) and message."""
 
     status = robot_action_status("robot-action-complete")
-    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    ended_at = DateTimeField(required=False, allow_null=True)
     message = CharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
 
 

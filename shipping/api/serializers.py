@@ -12,7 +12,13 @@ a query per row: see ``shipping.selectors.shipment_detail``.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lims.api.fields import CharField, PrimaryKeyRelatedField, ScopedPrimaryKeyRelatedField, UserSummarySerializer
+from lims.api.fields import (
+    CharField,
+    DateTimeField,
+    PrimaryKeyRelatedField,
+    ScopedPrimaryKeyRelatedField,
+    UserSummarySerializer,
+)
 from lims.api.serializers import LabContactCardSerializer
 from lims.selectors import lab_contact_visible_to, local_contact_list, proposal_visible_to, session_visible_to
 from samples.api.serializers import (
@@ -67,8 +73,8 @@ class ExperimentSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     beamline = serializers.CharField(source="beamline.name", read_only=True)
-    start = serializers.DateTimeField(read_only=True)
-    end = serializers.DateTimeField(read_only=True)
+    start = DateTimeField(read_only=True)
+    end = DateTimeField(read_only=True)
 
 
 class NumberInShipmentSerializer(serializers.Serializer):
@@ -119,9 +125,9 @@ class DewarSerializer(serializers.ModelSerializer):
     location = LocationSummarySerializer(read_only=True, allow_null=True, help_text="Location at the facility.")
     delivery_location = LocationSummarySerializer(read_only=True, allow_null=True)
     session = ExperimentSerializer(read_only=True, allow_null=True)
-    experiment_date = serializers.DateTimeField(read_only=True, allow_null=True)
+    experiment_date = DateTimeField(read_only=True, allow_null=True)
     local_contact = UserSummarySerializer(read_only=True, allow_null=True)
-    arrival = serializers.DateTimeField(
+    arrival = DateTimeField(
         read_only=True, allow_null=True, help_text="Arrival date at the facility (the scan-in event)."
     )
     transport_history = DewarEventSerializer(source="events", many=True, read_only=True)

@@ -1,9 +1,14 @@
 """The OpenAPI schema tells the truth about the answers, and the API refuses loosely typed input."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+from rest_framework.test import APIClient
 
+from lims.api.fields import DateTimeField
+
+from .. import factories as f
 from ..conftest import api_as
 
 ERROR_CODES = {"400", "401", "403", "404", "409"}
@@ -79,3 +84,17 @@ def test_a_lab_contact_refuses_loosely_typed_fields(member, proposal):
     response = api_as(member).post("/api/v1/lab-contacts/", body, format="json")
     assert response.status_code == 400, response.json()
     assert {"proposal", "card_name", "name"} <= set(response.json()["errors"])
+
+
+def test_a_time_before_1911_is_answered_as_rfc_3339_has_it(isara):
+    """Paris kept its local mean time (+00:09:21) until 1911: an offset in seconds, which no RFC 3339 reader
+    takes. Such a time is answered in UTC, every other in the facility's zone."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {f.api_token(isara)}")
+    old = client.post(
+        "/api/v1/robot-actions/", {"action_type": "WASH", "started_at": "0409-10-23T13:19:33Z"}, format="json"
+    )
+    assert old.status_code == 201, old.json()
+    assert old.json()["started_at"] == "0409-10-23T13:19:33Z"
+    recent = DateTimeField().to_representation(datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    assert recent == "2026-07-01T14:00:00+02:00"
