@@ -289,7 +289,23 @@ class AuditEntry(models.Model):
         return f"{localtime(self.at):%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"
 
 
-class ApiToken(models.Model):
+class HashedKey(models.Model):
+    """What every key to the APIs keeps: never the key, only its hash (``lims.tokens.hash_key``) and its first
+    characters to tell keys apart; when it was made, last used and revoked."""
+
+    prefix = models.CharField(
+        max_length=12, editable=False, help_text="The key's first characters, to tell keys apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class ApiToken(HashedKey):
     """A machine's key to the APIs: beamline control or a data pipeline, scoped to one beamline.
 
     Only a hash of the key is stored; the key is shown once, when the token is created
@@ -297,10 +313,6 @@ class ApiToken(models.Model):
     """
 
     name = models.CharField(max_length=80, help_text='What uses it, e.g. "MXCuBE MX-3".')
-    prefix = models.CharField(
-        max_length=12, editable=False, help_text="The key's first characters, to tell keys apart."
-    )
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
     beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, related_name="api_tokens")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -313,9 +325,6 @@ class ApiToken(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["beamline", "name"]
@@ -329,7 +338,7 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
-class PersonalToken(models.Model):
+class PersonalToken(HashedKey):
     """A person's key to the native API (``Authorization: Token <key>``), from ``POST /api/v1/auth/token/``.
 
     Like an ``ApiToken``, only a hash of the key is stored (``lims.tokens.hash_key``) and the key is shown
@@ -338,14 +347,7 @@ class PersonalToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens")
-    prefix = models.CharField(
-        max_length=12, editable=False, help_text="The key's first characters, to tell keys apart."
-    )
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
