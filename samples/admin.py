@@ -5,14 +5,19 @@ from django.contrib import admin
 from lims.admin import AuditedAdmin, ReadOnlyAdmin
 
 from .data.models import (
+    BeamlineSetup,
     DataCollection,
     DataCollectionGroup,
+    Detector,
     DownloadCart,
+    EnergyScan,
+    Image,
     ProcessingResult,
     ProcessingShell,
     ScreeningResult,
     ScreeningStrategy,
     Tag,
+    XrfSpectrum,
 )
 from .models import (
     Container,
@@ -235,3 +240,43 @@ class ShipmentReportAdmin(ReadOnlyAdmin):
     search_fields = ["shipment__name", "shipment__proposal__number", "note"]
     date_hierarchy = "created_at"
     list_select_related = ["shipment__proposal", "created_by"]
+
+
+# What beamline control records besides sweeps (samples.data.records): read-only, as it was reported.
+
+
+@admin.register(Image)
+class ImageAdmin(ReadOnlyAdmin):
+    list_display = ["data_collection", "image_number", "file_name", "synchrotron_current", "created_at"]
+    raw_id_fields = ["data_collection"]
+    show_full_result_count = False
+
+
+@admin.register(Detector)
+class DetectorAdmin(admin.ModelAdmin):
+    """Detectors are made when a beamline reports its setup; the facility may correct their names."""
+
+    list_display = ["manufacturer", "model", "mode", "type"]
+    search_fields = ["manufacturer", "model"]
+
+
+@admin.register(BeamlineSetup)
+class BeamlineSetupAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "beamline", "detector", "synchrotron_mode"]
+    list_filter = ["beamline"]
+
+
+@admin.register(EnergyScan)
+class EnergyScanAdmin(ReadOnlyAdmin):
+    list_display = ["start_time", "beamline", "proposal", "sample", "element", "edge", "peak_energy"]
+    list_filter = ["beamline", "element"]
+    raw_id_fields = ["sample", "session", "proposal"]
+    show_full_result_count = False
+
+
+@admin.register(XrfSpectrum)
+class XrfSpectrumAdmin(ReadOnlyAdmin):
+    list_display = ["start_time", "beamline", "proposal", "sample", "energy"]
+    list_filter = ["beamline"]
+    raw_id_fields = ["sample", "session", "proposal"]
+    show_full_result_count = False

@@ -247,8 +247,9 @@ def _described(sample: Sample, names: tuple[str, ...]) -> list[tuple[str, object
 
 @login_required
 def sample_detail(request, pk: int):
-    """A sample: its crystal and diffraction plan, where its puck is now, its journey so far, and its data
-    collections with their best screening and processing results (four queries, however many)."""
+    """A sample: its crystal and diffraction plan, where its puck is now, its journey so far, its data
+    collections with their best screening and processing results, and the energy scans and fluorescence
+    spectra the beamline measured on it (six queries, however many)."""
     sample = get_object_or_404(
         selectors.sample_visible_to(request.user).select_related(
             "container__beamline", "container__dewar__location", "container__shipment"
@@ -260,6 +261,11 @@ def sample_detail(request, pk: int):
     from .data.catalogue import sample_collections  # the data pages' read; imported where it is used
 
     collections, collections_total = sample_collections(request.user, sample)
+    from .data.models import EnergyScan, XrfSpectrum
+    from .data.records import record_visible_to
+
+    energy_scans = list(record_visible_to(EnergyScan, request.user).filter(sample=sample).select_related("beamline"))
+    xrf_spectra = list(record_visible_to(XrfSpectrum, request.user).filter(sample=sample).select_related("beamline"))
     # The puck's history: its arrival and return with its dewar, and its times in sample changers.
     assignments = list(journey["assignments"])
     return render(
@@ -283,5 +289,7 @@ def sample_detail(request, pk: int):
             "status_history": list(journey["status_history"]),
             "collections": collections,
             "collections_total": collections_total,
+            "energy_scans": energy_scans,
+            "xrf_spectra": xrf_spectra,
         },
     )

@@ -263,3 +263,151 @@ class DownloadCart(models.Model):
 
     def __str__(self) -> str:
         return f"Download of {self.user} ({self.get_status_display()})"
+
+
+# --- what beamline control records besides the sweeps (MXCuBE through the ISPyB-compatible API) -------------
+
+
+class Image(models.Model):
+    """One image of a collection that beamline control reported, with the machine's state when it was taken
+    and its JPEG and thumbnail (ISPyB's Image)."""
+
+    data_collection = models.ForeignKey(DataCollection, on_delete=models.CASCADE, related_name="images")
+    image_number = models.PositiveIntegerField()
+    file_name = models.CharField(max_length=255)
+    file_location = models.CharField(max_length=255, blank=True)
+    jpeg_path = models.CharField(max_length=255, blank=True)
+    thumbnail_path = models.CharField(max_length=255, blank=True)
+    measured_intensity = models.FloatField(null=True, blank=True)
+    synchrotron_current = models.FloatField("synchrotron current (mA)", null=True, blank=True)
+    temperature = models.FloatField("temperature (K)", null=True, blank=True)
+    machine_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["data_collection", "image_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["data_collection", "image_number"], name="image_one_per_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_location}/{self.file_name}"
+
+
+class Detector(models.Model):
+    """A detector as beamline control names it (ISPyB's Detector): made when a beamline reports its setup."""
+
+    manufacturer = models.CharField(max_length=60)
+    model = models.CharField(max_length=60)
+    mode = models.CharField(max_length=30, blank=True, help_text='Binning or readout mode, e.g. "1x1".')
+    type = models.CharField(max_length=60, blank=True, help_text='e.g. "HPC", "CCD", "Photon counting".')
+
+    class Meta:
+        ordering = ["manufacturer", "model", "mode"]
+        constraints = [
+            models.UniqueConstraint(fields=["manufacturer", "model", "mode", "type"], name="detector_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (self.manufacturer, self.model, self.mode) if part)
+
+
+class BeamlineSetup(models.Model):
+    """The beamline's configuration as beamline control reported it before a collection (ISPyB's
+    BeamLineSetup): the detector, the machine's filling mode, and the rest as it came."""
+
+    beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, related_name="+")
+    detector = models.ForeignKey(Detector, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    synchrotron_mode = models.CharField(max_length=60, blank=True)
+    values = models.JSONField(default=dict, blank=True, help_text="Every value beamline control sent.")
+    token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Setup of {self.beamline} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SessionSetup(models.Model):
+    """The beamline setup a session ran with (ISPyB's BLSession.beamLineSetupId), one per session."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="beamline_setup_link")
+    setup = models.ForeignKey(BeamlineSetup, on_delete=models.CASCADE, related_name="session_links")
+
+    def __str__(self) -> str:
+        return f"{self.session} with {self.setup}"
+
+
+class BeamlineRecord(models.Model):
+    """What a beamline measured on a sample outside a sweep: whose it is (the session's proposal, or the
+    sample's), where and when, the beam, and the files. Each reader sees what it sees of data collections."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="+")
+    beamline = models.ForeignKey(Beamline, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField(null=True, blank=True)
+    exposure_time = models.FloatField("exposure time (s)", null=True, blank=True)
+    transmission = models.FloatField("transmission (%)", null=True, blank=True)
+    beam_size_x = models.FloatField("beam size x (µm)", null=True, blank=True)
+    beam_size_y = models.FloatField("beam size y (µm)", null=True, blank=True)
+    flux = models.FloatField("flux (ph/s)", null=True, blank=True)
+    scan_file = models.CharField(max_length=255, blank=True)
+    comments = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="The other values beamline control sent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-start_time", "-id"]
+
+
+class EnergyScan(BeamlineRecord):
+    """An absorption-edge scan (MAD/SAD): the edge, the scan's span, and what CHOOCH made of it."""
+
+    sample = models.ForeignKey(
+        "samples.Sample", on_delete=models.SET_NULL, null=True, blank=True, related_name="energy_scans"
+    )
+    element = models.CharField(max_length=3)
+    edge = models.CharField(max_length=5, blank=True, help_text='e.g. "K", "L3".')
+    start_energy = models.FloatField("start energy (keV)", null=True, blank=True)
+    end_energy = models.FloatField("end energy (keV)", null=True, blank=True)
+    peak_energy = models.FloatField("peak energy (keV)", null=True, blank=True)
+    peak_f_prime = models.FloatField("f′ at the peak (e)", null=True, blank=True)
+    peak_f_double_prime = models.FloatField("f″ at the peak (e)", null=True, blank=True)
+    inflection_energy = models.FloatField("inflection energy (keV)", null=True, blank=True)
+    inflection_f_prime = models.FloatField("f′ at the inflection (e)", null=True, blank=True)
+    inflection_f_double_prime = models.FloatField("f″ at the inflection (e)", null=True, blank=True)
+    fluorescence_detector = models.CharField(max_length=60, blank=True)
+    chooch_file = models.CharField(max_length=255, blank=True)
+    chooch_plot = models.CharField(max_length=255, blank=True)
+
+    class Meta(BeamlineRecord.Meta):
+        indexes = [models.Index(fields=["sample", "-start_time"], name="energyscan_sample_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.element} {self.edge} scan"
+
+
+class XrfSpectrum(BeamlineRecord):
+    """A fluorescence spectrum (ISPyB's XFEFluorescenceSpectrum): which elements are in the crystal."""
+
+    sample = models.ForeignKey(
+        "samples.Sample", on_delete=models.SET_NULL, null=True, blank=True, related_name="xrf_spectra"
+    )
+    energy = models.FloatField("excitation energy (keV)", null=True, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    plot_file = models.CharField(max_length=255, blank=True)
+    annotated_file = models.CharField(max_length=255, blank=True)
+    fitted_file = models.CharField(max_length=255, blank=True)
+
+    class Meta(BeamlineRecord.Meta):
+        verbose_name = "XRF spectrum"
+        verbose_name_plural = "XRF spectra"
+        indexes = [models.Index(fields=["sample", "-start_time"], name="xrf_sample_idx")]
+
+    def __str__(self) -> str:
+        return f"XRF spectrum at {self.energy} keV"
