@@ -152,6 +152,16 @@ def may_book_session(principal, beamline_id: int | None = None) -> bool:
     return has_role(principal, *CHANGER_FILLERS)
 
 
+@rule("Only the proposal's members, beamline staff, admins and beamline control open a session for it.")
+def may_open_session_today(principal, proposal, beamline_id: int | None = None) -> bool:
+    """Open today's session for ``proposal`` from beamline control (MXCuBE books one at login when the
+    proposal has none today): whoever may book sessions, and the proposal's own members, for today only
+    (the caller checks the day)."""
+    if may_book_session(principal, beamline_id):
+        return True
+    return not is_machine(principal) and is_member(principal, proposal)
+
+
 # --- data ----------------------------------------------------------------------------------------------------
 
 

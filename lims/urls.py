@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("lims.api.urls")),
     path("ispyb/api/v1/", include("samples.ispyb.urls")),
+    re_path(r"^ispyb/", include("samples.ispyb.fallback_urls")),
     path("shipments/", include("shipping.urls")),
     path("stores/", include("shipping.stores_urls")),
     path("pucks/", include("samples.urls")),

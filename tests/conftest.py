@@ -150,3 +150,18 @@ def broker_down():
         yield SimpleNamespace(back=lambda: use_broker(**saved))
     finally:
         use_broker(**saved)
+
+
+@pytest.fixture
+def loaded(received, isara, beamline_staff):
+    """Alice's puck (3 samples) in position 2 of MX-3's changer, the first with a pin code and a crystal."""
+    from samples.models import Sample
+    from samples.services import container_assign
+
+    puck = received.containers.get()
+    container_assign(container=puck, beamline=isara, position=2, user=beamline_staff)
+    first = puck.samples.get(position=1)
+    Sample.objects.filter(pk=first.pk).update(
+        pin_code="PIN0000001", space_group="P212121", cell_a=40.1, cell_alpha=90.0, aimed_resolution=1.5
+    )
+    return puck

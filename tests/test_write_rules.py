@@ -6,6 +6,7 @@ a page's 302 to the login, or a 400 for a body naming what the principal cannot 
 exactly when it is allowed: a refusal changes nothing, an "allowed" that quietly did nothing is a failure.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import resolve_url
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from lims import rules
@@ -129,6 +131,31 @@ def book(w):
         "beamLineName": "ID23-1",
         "startDate": "2026-05-01 08:00:00",
         "endDate": "2026-05-02 08:00:00",
+    }
+
+
+def open_today(w):
+    """MXCuBE's own booking at login: today's local midnight with its literal "Z", for two days."""
+    today = timezone.localdate()
+    return {
+        "proposalId": w["proposal"],
+        "beamLineName": "ID23-1",
+        "startDate": f"{today:%Y-%m-%d}T00:00:00.000000Z",
+        "endDate": f"{today + dt.timedelta(days=2):%Y-%m-%d}T07:59:59.000000Z",
+        "scheduled": False,
+    }
+
+
+def mxcube_collection(w):
+    """A collection as MXCuBE stores it (its "old style" dictionary), on the world's sample and session."""
+    return {
+        "sessionId": w["session"],
+        "sample_reference": {"blSampleId": w["sample"]},
+        "fileinfo": {"directory": "/data/mx2345", "template": "mx_1_%05d.cbf", "prefix": "mx", "run_number": 1},
+        "oscillation_sequence": [{"start": 0, "range": 0.1, "number_of_images": 3600, "exposure_time": 0.01}],
+        "experiment_type": "OSC",
+        "status": "Running",
+        "collection_start_time": "2026-03-10 10:00:00",
     }
 
 
@@ -275,12 +302,21 @@ ACTIONS = {
         lambda w: Session.objects.count(),
         [Surface("ispyb", "post", "/ispyb/api/v1/sessions", book)],
     ),
+    "open today's session": Action(
+        CHANGER_FILLERS | {"member"},
+        lambda p, w: rules.may_open_session_today(p, w["proposal_obj"], w["beamline"]),
+        lambda w: Session.objects.count(),
+        [Surface("ispyb", "post", "/ispyb/api/v1/sessions", open_today)],
+    ),
     "ingest collection": Action(
         INGESTERS,
         # A token writes its own beamline's data: the ingest service refuses another beamline's.
         lambda p, w: rules.may_ingest(p) and getattr(p, "beamline_id", w["beamline"]) == w["beamline"],
         lambda w: DataCollection.objects.count(),
-        [Surface("api", "post", "/api/v1/data-collections/", collection)],
+        [
+            Surface("api", "post", "/api/v1/data-collections/", collection),
+            Surface("ispyb", "post", "/ispyb/api/v1/datacollections/datacollection", mxcube_collection),
+        ],
     ),
     "flag collection": Action(
         PROPOSAL_WRITERS,
@@ -444,6 +480,7 @@ def test_every_action_of_lims_rules_is_swept():
         "may_report_robot_action",
         "may_set_sample_status",
         "may_book_session",
+        "may_open_session_today",
         "may_ingest",
         "may_annotate_collections",
         "may_operate_mailin",

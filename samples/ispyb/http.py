@@ -203,16 +203,22 @@ def parse_reference(value) -> int | None:
     return number if number is not None and -MAX_ID <= number <= MAX_ID else None
 
 
-def parse_timestamp(value, field: str, errors: dict, *, dates: bool = False) -> datetime | None:
+def parse_timestamp(
+    value, field: str, errors: dict, *, dates: bool = False, zulu_is_local: bool = False
+) -> datetime | None:
     """ "YYYY-MM-DD HH:MM:SS" (local time, no zone) or ISO 8601 (with or without a zone); None when blank.
-    With ``dates``, a bare date ("2025-03-01") is its midnight, local time."""
+    With ``dates``, a bare date ("2025-03-01") is its midnight, local time. With ``zulu_is_local``, a
+    trailing "Z" is the facility's wall-clock time, as ISPyB stores it: MXCuBE writes its naive local time
+    with ``strftime("...%fZ")``, a "Z" that names no zone."""
     if value is None or value == "":
         return None
     parsed = None
     if isinstance(value, str) and len(value) <= 40:
         text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] if zulu_is_local else text[:-1] + "+00:00"
         try:
-            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             parsed = None
         if parsed is not None and not dates and len(text) == 10:
@@ -229,5 +235,7 @@ def parse_timestamp(value, field: str, errors: dict, *, dates: bool = False) -> 
 
 
 def iso(value: datetime | None) -> str | None:
-    """A time as ISO 8601 in the facility's time zone, with its offset."""
-    return timezone.localtime(value).isoformat() if value is not None else None
+    """A time as ISPyB answers it: ISO 8601, the facility's wall-clock time, no offset. Beamline control
+    compares it with its own naive ``datetime.today()`` (an offset makes that comparison raise, and the
+    session running now is never found)."""
+    return timezone.localtime(value).replace(tzinfo=None).isoformat() if value is not None else None

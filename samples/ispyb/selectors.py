@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from django.db.models import Q, QuerySet, Subquery
+from django.utils import timezone
 
-from lims.access import member_proposal_ids
+from lims.access import facility_roles, is_facility_staff, member_proposal_ids
 from lims.models import Proposal, Session
 from lims.selectors import proposal_visible_to, session_visible_to
 
@@ -31,6 +32,44 @@ def proposal_match(name, prefix: str = "") -> Q:
     return Q(**{f"{prefix}code": match[1].lower(), f"{prefix}number": match[2]})
 
 
+def proposal_search(text) -> Q:
+    """``GET proposals?search=``: the proposal so named ("MX2345", "mx-2345") when the text is a proposal's
+    name (MXCuBE takes the first answer as the proposal it asked for), else the proposals whose title holds
+    the text."""
+    if PROPOSAL_NAME.match(str(text)):
+        return proposal_match(text)
+    return Q(title__icontains=str(text).strip()[:100])
+
+
+def person_item(principal) -> dict:
+    """ISPyB's ``user/current``: the person signed in, or the person answerable for an API token (its name
+    when nobody is)."""
+    person = principal.token.user if getattr(principal, "is_machine", False) else principal
+    roles = sorted(facility_roles(person)) if person is not None else []
+    if person is None:
+        return {
+            "personId": None,
+            "login": principal.username,
+            "givenName": principal.token.name,
+            "familyName": "",
+            "emailAddress": None,
+            "Permissions": [],
+            "beamLineGroups": [],
+            "beamLines": [principal.beamline.name],
+        }
+    machine = getattr(principal, "is_machine", False)
+    return {
+        "personId": person.pk,
+        "login": person.get_username(),
+        "givenName": person.first_name,
+        "familyName": person.last_name,
+        "emailAddress": person.email or None,
+        "Permissions": roles,
+        "beamLineGroups": [],
+        "beamLines": [principal.beamline.name] if machine else [],
+    }
+
+
 # Proposals.
 
 
@@ -46,6 +85,20 @@ def proposals_for(principal) -> QuerySet[Proposal]:
     return proposal_visible_to(principal)
 
 
+def proposals_listed_for(principal) -> QuerySet[Proposal]:
+    """The bare ``GET proposals``: MXCuBE books a session at login for every proposal listed that has none
+    today on its beamline, so a person's list is their own proposals (ISPyB's "own proposals"), and facility
+    staff's adds only those with a session running now, never every proposal of the facility. A token's is
+    its beamline's (``proposals_for``); ``search`` and ``proposalId`` reach whatever the principal sees."""
+    if getattr(principal, "is_machine", False):
+        return proposals_for(principal)
+    listed = Q(id__in=member_proposal_ids(principal))
+    if is_facility_staff(principal):
+        now = timezone.now()
+        listed |= Q(id__in=Session.objects.filter(start__lte=now, end__gt=now).values("proposal_id"))
+    return proposal_visible_to(principal).filter(listed)
+
+
 def proposal_items(proposals: QuerySet[Proposal]) -> list[dict]:
     rows = proposals.order_by("code", "number").values_list("id", "code", "number", "title")
     return [
@@ -56,20 +109,39 @@ def proposal_items(proposals: QuerySet[Proposal]) -> list[dict]:
 
 # Sessions.
 
-SESSION_COLUMNS = ("id", "proposal_id", "proposal__code", "proposal__number", "beamline__name", "start", "end")
+SESSION_COLUMNS = (
+    "id",
+    "proposal_id",
+    "proposal__code",
+    "proposal__number",
+    "proposal__title",
+    "beamline__name",
+    "start",
+    "end",
+    "comments",
+    "beamline_setup_link__setup_id",
+)
 
 
 def session_items(sessions: QuerySet[Session]) -> list[dict]:
+    """Sessions as ISPyB answers them: dates in the facility's wall-clock time (``iso``), the proposal's
+    title, and the beamline setup the session ran with."""
     return [
         {
             "sessionId": pk,
             "proposalId": proposal_id,
             "proposal": code + number,
+            "title": title,
             "beamLineName": beamline,
             "startDate": iso(start),
             "endDate": iso(end),
+            "comments": comments or None,
+            "beamLineSetupId": setup_id,
+            "BeamLineSetup": {"beamLineSetupId": setup_id} if setup_id is not None else None,
         }
-        for pk, proposal_id, code, number, beamline, start, end in sessions.values_list(*SESSION_COLUMNS)
+        for pk, proposal_id, code, number, title, beamline, start, end, comments, setup_id in sessions.values_list(
+            *SESSION_COLUMNS
+        )
     ]
 
 

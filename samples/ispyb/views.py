@@ -50,22 +50,28 @@ def _text(data: dict, key: str) -> str:
 
 @endpoint(auth=False)
 def login(request):
-    """``{plugin, login, password}`` (a person) or ``{plugin, login, token}`` (an API token's key).
+    """``{plugin, login, token}`` or ``{plugin, login, password}``: an API token's key, or a person's password.
 
-    A password is counted by django-axes (``lims.logins``: 429 ``locked_out`` past the limit); a token is
-    not a password, and a beamline logs in with a valid one whatever the count."""
+    MXCuBE's client always sends the secret as ``token``: a secret that is no API token's key is taken as
+    the person's password. A password is counted by django-axes (``lims.logins``: 429 ``locked_out`` past
+    the limit); a valid API token logs its beamline in whatever the count."""
     data = body(request)
-    principal = None
-    if _text(data, "token"):
-        principal = principal_for_key(_text(data, "token"))
-    elif _text(data, "login") and _text(data, "password"):
+    login_name, token, password = _text(data, "login"), _text(data, "token"), _text(data, "password")
+    principal = principal_for_key(token) if token else None
+    if principal is None and login_name and (password or token):
         try:
-            principal = password_login(request=request, username=_text(data, "login"), password=_text(data, "password"))
+            principal = password_login(request=request, username=login_name, password=password or token)
         except LockedOut:
             return locked_out_json()
     if principal is None:
         raise ApiError(401, "Wrong login and password, or an unknown or revoked token.", "authentication_failed")
     return reply(login_tokens(principal))
+
+
+@endpoint
+def current_user(request, principal):
+    """The person logged in (a token: the person answerable for it), as ISPyB's ``user/current``."""
+    return reply(selectors.person_item(principal))
 
 
 @endpoint(auth=False)
@@ -81,7 +87,10 @@ def refresh(request):
 
 @endpoint
 def proposal_list(request, principal):
-    proposals = selectors.proposals_for(principal)
+    filtered = request.GET.get("search", "").strip() or "proposalId" in request.GET
+    proposals = selectors.proposals_for(principal) if filtered else selectors.proposals_listed_for(principal)
+    if request.GET.get("search", "").strip():
+        proposals = proposals.filter(selectors.proposal_search(request.GET["search"]))
     if "proposalId" in request.GET:
         errors = {}
         proposal_id = parse_id(request.GET["proposalId"], "proposalId", errors)
@@ -146,11 +155,50 @@ def session_detail(request, principal, pk: int):
 @endpoint
 def session_book(request, principal):
     """Book a session: ``{proposalId | proposal, beamLineName, startDate, endDate, comments}``. Beamline staff
-    and admins, or a beamline's API token (for its own beamline)."""
-    machine = rules.is_machine(principal)
-    rules.may_book_session.require(principal)
+    and admins, or a beamline's API token (for its own beamline); the proposal's members for a session
+    starting today (MXCuBE books one at login when the proposal has none today).
+
+    Idempotent for the same proposal, beamline and day: a session of theirs starting that day is answered
+    (200) instead of a second one. A "Z" ending the dates is the facility's local time (``parse_timestamp``)."""
     data = body(request)
     errors = {}
+    proposal = _booked_proposal(data, errors)
+    beamline = _booked_beamline(principal, data, errors)
+    start = parse_timestamp(data.get("startDate"), "startDate", errors, dates=True, zulu_is_local=True)
+    end = parse_timestamp(data.get("endDate"), "endDate", errors, dates=True, zulu_is_local=True)
+    for key, value in (("startDate", start), ("endDate", end)):
+        if value is None and key not in errors:
+            errors[key] = ["This field is required."]
+    if start is not None and end is not None and end <= start:
+        errors["endDate"] = ["A session must end after it starts."]
+    if proposal is not None and beamline is not None:
+        rules.may_open_session_today.require(principal, proposal, beamline.pk)
+    if errors:
+        raise invalid(errors)
+    day = timezone.localdate(start)
+    if not rules.may_book_session(principal, beamline.pk) and day != timezone.localdate():
+        raise invalid({"startDate": ["Members open a session for today only; ask the beamline staff for beamtime."]})
+    same_day = session_visible_to(principal).filter(
+        proposal=proposal, beamline=beamline, start__gte=_midnight(day), start__lt=_midnight(day + timedelta(days=1))
+    )
+    existing = same_day.order_by("start", "pk").values_list("pk", flat=True).first()
+    if existing is not None:
+        return reply(selectors.session_items(session_visible_to(principal).filter(pk=existing))[0])
+    try:
+        session = session_create(
+            proposal=proposal, beamline=beamline, start=start, end=end, by=principal, comments=_text(data, "comments")
+        )
+    except ValidationError as exc:  # the model's field names, as this API spells them
+        names = {"start": "startDate", "end": "endDate", "proposal": "proposalId", "beamline": "beamLineName"}
+        raise invalid({names.get(key, key): value for key, value in django_errors(exc).items()}) from None
+    return reply(selectors.session_items(Session.objects.filter(pk=session.pk))[0], status=201)
+
+
+def _midnight(day) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day))
+
+
+def _booked_proposal(data: dict, errors: dict):
     proposal = None
     proposal_id = parse_id(data.get("proposalId"), "proposalId", errors)
     if proposal_id is not None:
@@ -163,33 +211,23 @@ def session_book(request, principal):
             errors["proposal"] = ["No such proposal."]
     elif "proposalId" not in errors:
         errors["proposalId"] = ["Give the proposal (proposalId, or proposal such as MX2345)."]
-    beamline = None
+    return proposal
+
+
+def _booked_beamline(principal, data: dict, errors: dict):
+    machine = rules.is_machine(principal)
     name = _text(data, "beamLineName").strip()
     if not name and machine:
         name = principal.beamline.name
     if not name:
         errors["beamLineName"] = ["Give the beamline."]
-    else:
-        beamline = beamline_visible_to(principal).filter(name__iexact=name).first()
-        if beamline is None:
-            if machine:
-                raise not_found("No such beamline.")  # another beamline's: not this token's to see
-            errors["beamLineName"] = ["No such beamline."]
-    start = parse_timestamp(data.get("startDate"), "startDate", errors, dates=True)
-    end = parse_timestamp(data.get("endDate"), "endDate", errors, dates=True)
-    for key, value in (("startDate", start), ("endDate", end)):
-        if value is None and key not in errors:
-            errors[key] = ["This field is required."]
-    if errors:
-        raise invalid(errors)
-    try:
-        session = session_create(
-            proposal=proposal, beamline=beamline, start=start, end=end, by=principal, comments=_text(data, "comments")
-        )
-    except ValidationError as exc:  # the model's field names, as this API spells them
-        names = {"start": "startDate", "end": "endDate", "proposal": "proposalId", "beamline": "beamLineName"}
-        raise invalid({names.get(key, key): value for key, value in django_errors(exc).items()}) from None
-    return reply(selectors.session_items(session_visible_to(principal).filter(pk=session.pk))[0], status=201)
+        return None
+    beamline = beamline_visible_to(principal).filter(name__iexact=name).first()
+    if beamline is None:
+        if machine:
+            raise not_found("No such beamline.")  # another beamline's: not this token's to see
+        errors["beamLineName"] = ["No such beamline."]
+    return beamline
 
 
 # Samples.
@@ -321,7 +359,8 @@ def robot_action_report(request, principal):
         snapshot_before=_plain(data.get("xtalSnapshotBefore")),
         snapshot_after=_plain(data.get("xtalSnapshotAfter")),
     )
-    return reply({"robotActionId": action.pk}, status=201)
+    # py-ispyb's client takes the answer's ``results`` as the action's id (see data_views' docstring).
+    return reply({"robotActionId": action.pk, "results": action.pk}, status=201)
 
 
 def _plain(value) -> str:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lims.tokens import api_token_revoke
-from samples.models import RobotAction, Sample, SampleStatusChange
+from samples.models import RobotAction, SampleStatusChange
 from samples.services import container_assign, container_unassign
 from tests import factories as f
 
@@ -64,7 +64,18 @@ PLAN_KEYS = {
     "numberOfPositions",
     "radiationSensitivity",
 }
-SESSION_KEYS = {"sessionId", "proposalId", "proposal", "beamLineName", "startDate", "endDate"}
+SESSION_KEYS = {
+    "sessionId",
+    "proposalId",
+    "proposal",
+    "title",
+    "beamLineName",
+    "startDate",
+    "endDate",
+    "comments",
+    "beamLineSetupId",
+    "BeamLineSetup",
+}
 
 
 class Ispyb:
@@ -115,18 +126,6 @@ def mx1(db):
     """Another beamline's control, with its own changer."""
     beamline = f.BeamlineFactory(name="MX-1", puck_positions=5, accepted_container_types=["unipuck"])
     return Ispyb(f.api_token(beamline, name="MXCuBE MX-1"))
-
-
-@pytest.fixture
-def loaded(received, isara, beamline_staff):
-    """Alice's puck (3 samples) in position 2 of MX-3's changer, the first with a pin code and a crystal."""
-    puck = received.containers.get()
-    container_assign(container=puck, beamline=isara, position=2, user=beamline_staff)
-    first = puck.samples.get(position=1)
-    Sample.objects.filter(pk=first.pk).update(
-        pin_code="PIN0000001", space_group="P212121", cell_a=40.1, cell_alpha=90.0, aimed_resolution=1.5
-    )
-    return puck
 
 
 @pytest.fixture
@@ -262,7 +261,8 @@ def test_sessions_by_proposal_beamline_and_day(member, proposal, isara, mx3, mx1
     assert [i["sessionId"] for i in items] == [session.pk]
     assert items[0].keys() == SESSION_KEYS
     assert items[0]["proposal"] == "mx2345" and items[0]["beamLineName"] == "MX-3"
-    assert dt.datetime.fromisoformat(items[0]["startDate"]) == start
+    # The facility's wall-clock time without an offset, as ISPyB answers: MXCuBE compares it with a naive now.
+    assert dt.datetime.fromisoformat(items[0]["startDate"]) == timezone.localtime(start).replace(tzinfo=None)
     assert len(mx3.get("sessions", proposal="MX2345", beamLineName="MX-3").json()) == 2
     assert len(mx3.get("sessions", proposal="MX2345", year=2026, month=3).json()) == 1
     assert mx3.get("sessions", proposal="MX9999").json() == []
@@ -285,11 +285,33 @@ def test_booking_a_session(proposal, isara, mx3, mx1, member, beamline_staff, ou
     assert response.status_code == 201, response.content
     item = response.json()
     assert item.keys() == SESSION_KEYS and item["proposalId"] == proposal.pk and item["beamLineName"] == "MX-3"
-    assert (
-        login(beamline_staff).post("sessions", {**data, "proposal": None, "proposalId": proposal.pk}).status_code == 201
+    another_day = {"startDate": "2026-05-03 08:00:00", "endDate": "2026-05-04 08:00:00"}
+    by_staff = login(beamline_staff).post(
+        "sessions", {**data, **another_day, "proposal": None, "proposalId": proposal.pk}
     )
+    assert by_staff.status_code == 201
 
-    assert_error(login(member).post("sessions", data), 403, "permission_denied")
+    # The same proposal, beamline and day again: the session booked, not a second one.
+    again = mx3.post("sessions", {**data, "startDate": "2026-05-01 09:00:00"})
+    assert again.status_code == 200 and again.json()["sessionId"] == item["sessionId"]
+
+    # Members open today's session of their own proposal (MXCuBE books one at login), nobody else's, and
+    # no other day's.
+    body = assert_error(login(member).post("sessions", data), 400, "invalid")
+    assert "startDate" in body["errors"]
+    today = timezone.localdate()
+    mxcube = {
+        "proposalId": proposal.pk,
+        "beamLineName": "MX-3",
+        "startDate": f"{today:%Y-%m-%d}T00:00:00.000000Z",  # MXCuBE's naive local midnight, with a "Z"
+        "endDate": f"{today + dt.timedelta(days=2):%Y-%m-%d}T07:59:59.000000Z",
+    }
+    opened = login(member).post("sessions", mxcube)
+    assert opened.status_code == 201, opened.content
+    assert opened.json()["startDate"] == f"{today:%Y-%m-%d}T00:00:00"
+    reopened = login(member).post("sessions", mxcube)
+    assert reopened.status_code == 200 and reopened.json()["sessionId"] == opened.json()["sessionId"]
+    assert_error(login(outsider).post("sessions", mxcube), 403, "permission_denied")
     assert_error(mx1.post("sessions", data), 404)  # another beamline's
     body = assert_error(mx3.post("sessions", {**data, "endDate": "2026-04-01 08:00:00"}), 400, "invalid")
     assert "endDate" in body["errors"]
@@ -427,7 +449,12 @@ def test_robot_action_with_a_known_sample(mx3, loaded, isara):
     sample = loaded.samples.get(position=1)
     response = mx3.post("events/robot-action", robot_action(blSampleId=sample.pk))
     assert response.status_code == 201
-    assert response.json().keys() == {"robotActionId"} and isinstance(response.json()["robotActionId"], int)
+    # py-ispyb's client takes "results" as the id; other readers have the named key.
+    assert response.json() == {
+        "robotActionId": response.json()["robotActionId"],
+        "results": response.json()["robotActionId"],
+    }
+    assert isinstance(response.json()["robotActionId"], int)
     action = RobotAction.objects.get(pk=response.json()["robotActionId"])
     assert action.sample_id == sample.pk and action.beamline_id == isara.pk and action.action_type == "LOAD"
     assert timezone.localtime(action.started_at).replace(tzinfo=None) == dt.datetime(2026, 3, 10, 10, 0)
@@ -509,7 +536,7 @@ def test_completing_a_robot_action(mx3, mx1, member):
     assert response.status_code == 200
     item = response.json()
     assert item["robotActionId"] == action_id and item["status"] == "ERROR" and item["message"] == "gripper"
-    assert dt.datetime.fromisoformat(item["endTimestamp"]) == timezone.make_aware(dt.datetime(2026, 3, 10, 10, 1))
+    assert item["endTimestamp"] == "2026-03-10T10:01:00"
     assert_error(mx3.patch(f"robot-actions/{action_id}", {"status": "MAYBE"}), 400)
     assert_error(mx3.patch("robot-actions/999999", done), 404)
 
