@@ -163,6 +163,9 @@ def test_mxcube_drives_the_ispyb_api(mxcube_python, live_server, loaded, isara, 
     body = response.json()
     items = body["results"] if isinstance(body, dict) else body
     assert [item["id"] for item in items] == [collection.pk], items
+    # "Where's my data?" lists it with its sample.
+    page = alice.get("/data/", {"sample": first.pk}).content.decode()
+    assert "lyso1_1_%05d.cbf" in page and first.name in page
     assert Image.objects.filter(pk=image_id, data_collection=collection, image_number=1).exists()
     assert EnergyScan.objects.get(pk=scan_id).sample_id == first.pk
     assert XrfSpectrum.objects.get(pk=spectrum_id).sample_id == first.pk
