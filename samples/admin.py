@@ -16,6 +16,7 @@ from .data.models import (
     ProcessingShell,
     ScreeningResult,
     ScreeningStrategy,
+    SessionSetup,
     Tag,
     XrfSpectrum,
 )
@@ -264,6 +265,14 @@ class DetectorAdmin(admin.ModelAdmin):
 class BeamlineSetupAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "beamline", "detector", "synchrotron_mode"]
     list_filter = ["beamline"]
+
+
+@admin.register(SessionSetup)
+class SessionSetupAdmin(ReadOnlyAdmin):
+    """Which setup each session ran with, as beamline control associated them."""
+
+    list_display = ["session", "setup"]
+    raw_id_fields = ["session", "setup"]
 
 
 @admin.register(EnergyScan)
