@@ -23,6 +23,7 @@ from .choices import (
     RobotActionType,
     SampleStatus,
 )
+from .crystals import cell_errors, space_group, validate_angle
 
 # Beamline control rejects any other character in a sample name: one bad name aborts its whole sync.
 SAMPLE_NAME_REGEX = r"^[A-Za-z0-9:+_-]+$"
@@ -55,7 +56,7 @@ DIFFRACTION_PLAN_FIELDS = (
 )
 
 positive = [MinValueValidator(0.0001)]
-angle = [MinValueValidator(0.0001), MaxValueValidator(180)]
+angle = [validate_angle]
 
 
 class Protein(models.Model):
@@ -236,6 +237,11 @@ class Sample(models.Model):
             errors["protein"] = "This protein belongs to another proposal."
         if self.pin_code == "":
             self.pin_code = None
+        try:
+            self.space_group = space_group(self.space_group)
+        except ValidationError as exc:
+            errors["space_group"] = exc.messages[0]
+        errors.update(cell_errors(self.__dict__))
         errors.update(self.mailin_request_errors())
         if errors:
             raise ValidationError(errors)

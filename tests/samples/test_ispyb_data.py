@@ -412,3 +412,37 @@ def test_members_book_no_more_than_one_session_a_day(member, proposal, isara):
     for _ in range(3):
         assert client.post("sessions", booking).json()["sessionId"] == first.json()["sessionId"]
     assert Session.objects.count() == 1
+
+
+GARBAGE = [
+    [],
+    "text",
+    {"sessionId": "x"},
+    {"sessionId": True, "blSampleId": [1]},
+    {"oscillation_sequence": "x", "fileinfo": [1], "resolution": {"upper": "abc"}, "status": ["Running"]},
+    {"collection_id": 10**30, "group_id": -1},
+    {"dataCollectionId": 1.5, "imageNumber": 1e300, "fileName": {"a": 1}},
+    {"startTime": 12, "endTime": "yesterday", "exposureTime": "nan", "flux": "1e400", "element": 7},
+    {"energyScanId": "1; DROP TABLE", "blSampleId": None},
+    {"detector_manufacturer": ["D"], "synchrotronMode": {}},
+]
+WRITES = [
+    ("post", "datacollections/group"),
+    ("post", "datacollections/datacollection"),
+    ("post", "images/image"),
+    ("post", "beamline-setups/beamline-setup"),
+    ("post", "events/energyscan"),
+    ("patch", "events/energyscan/associate-bl-sample"),
+    ("post", "events/xfe-fluorescence-spectrum"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_bad_input_is_a_json_error_never_a_500(mx3, running, sample, method, path):
+    for garbage in GARBAGE:
+        response = getattr(mx3, method)(path, garbage)
+        assert response["Content-Type"] == "application/json", (path, garbage)
+        assert response.status_code < 500, (path, garbage, response.content)
+        if response.status_code >= 400:
+            assert {"detail", "code"} <= response.json().keys()
+    assert DataCollection.objects.count() == 0 and EnergyScan.objects.count() == 0

@@ -24,6 +24,9 @@ pytestmark = pytest.mark.django_db
 # --- helpers -------------------------------------------------------------------------------------------
 
 
+WHOLE_CELL = {"cell_a": 50, "cell_b": 60, "cell_c": 70, "cell_alpha": 90, "cell_beta": 90, "cell_gamma": 90}
+
+
 def row(**cells) -> list:
     """A sheet row in template column order; ``cells`` by key (dewar, container, position, name, ...)."""
     values = {
@@ -35,6 +38,9 @@ def row(**cells) -> list:
         "name": "lys-1",
         **cells,
     }
+    if any(key.startswith("cell_") for key in cells):  # a cell is all six values: the others around the one given
+        for key, default in WHOLE_CELL.items():
+            values.setdefault(key, default)
     return ["" if values.get(c.key) is None else values.get(c.key, "") for c in sheets.COLUMNS]
 
 
@@ -125,7 +131,18 @@ def test_csv_with_commas_creates_the_tree(draft, member):
 
 def test_semicolon_csv_with_bom_and_decimal_commas(draft, member):
     upload = csv_file(
-        [row(cell_a="79,1", required_resolution="1,85", comments="Kristall für SAD")],
+        [
+            row(
+                cell_a="79,1",
+                cell_b="79,1",
+                cell_c="37,9",
+                cell_alpha="90",
+                cell_beta="90",
+                cell_gamma="90",
+                required_resolution="1,85",
+                comments="Kristall für SAD",
+            )
+        ],
         delimiter=";",
         bom=True,
     )

@@ -53,7 +53,18 @@ def payload(proposal, contact, **extra):
                         "container_type": "unipuck",
                         "barcode": "UP-0001",
                         "samples": [
-                            sample(1, "lys-01", pin_code="ab12345678", space_group="P43212", cell_a=79.1),
+                            sample(
+                                1,
+                                "lys-01",
+                                pin_code="ab12345678",
+                                space_group="P43212",
+                                cell_a=79.1,
+                                cell_b=79.1,
+                                cell_c=37.9,
+                                cell_alpha=90,
+                                cell_beta=90,
+                                cell_gamma=90,
+                            ),
                             sample(2, "lys-02", experiment_kind="SAD", required_resolution=1.8),
                         ],
                     }
