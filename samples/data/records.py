@@ -48,6 +48,11 @@ def _token(principal):
     return principal.token if rules.is_machine(principal) else None
 
 
+def _on_its_beamline(records: QuerySet, principal) -> QuerySet:
+    """Of ``records`` (setups, scans, spectra), a token's beamline's; all of them for people (their own scope applies)."""
+    return records.filter(beamline_id=principal.beamline_id) if rules.is_machine(principal) else records
+
+
 def record_owner(principal, *, session: int | None = None, sample: int | None = None) -> Owner:
     """The owner of a record made in ``session`` on ``sample`` (ids; either may be None), among what the
     principal sees. ValidationError naming ``session`` or ``sample`` otherwise."""
@@ -100,10 +105,7 @@ def record_owner(principal, *, session: int | None = None, sample: int | None = 
 
 def record_visible_to(model, user) -> QuerySet:
     """Energy scans or XRF spectra as ``user`` sees data: a token its beamline's, people as ``scope_confidential``."""
-    records = model.objects.all()
-    if rules.is_machine(user):
-        records = records.filter(beamline_id=user.beamline_id)
-    return scope_confidential(records, user, "proposal")
+    return scope_confidential(_on_its_beamline(model.objects.all(), user), user, "proposal")
 
 
 # --- images ---------------------------------------------------------------------------------------------------
@@ -177,10 +179,7 @@ def session_setup_associate(*, principal, session_id: int, setup_id: int) -> Ses
     session = session_visible_to(principal).filter(pk=session_id).order_by().values("pk", "beamline_id").first()
     if session is None:
         raise Http404("No such session.")
-    setups = BeamlineSetup.objects.filter(pk=setup_id)
-    if rules.is_machine(principal):
-        setups = setups.filter(beamline_id=principal.beamline_id)
-    setup = setups.first()
+    setup = _on_its_beamline(BeamlineSetup.objects.filter(pk=setup_id), principal).first()
     if setup is None:
         raise ValidationError({"beamLineSetupId": ["No such beamline setup."]})
     if setup.beamline_id is not None and setup.beamline_id != session["beamline_id"]:
@@ -220,10 +219,7 @@ def xrf_spectrum_store(*, principal, owner: Owner, values: dict) -> XrfSpectrum:
 def energy_scan_link_sample(*, principal, scan_id: int, sample_id: int) -> EnergyScan:
     """The scan was made on this sample (beamline control tells after storing the scan)."""
     rules.may_ingest.require(principal)
-    scans = EnergyScan.objects.filter(pk=scan_id)
-    if rules.is_machine(principal):
-        scans = scans.filter(beamline_id=principal.beamline_id)
-    scan = scans.first()
+    scan = _on_its_beamline(EnergyScan.objects.filter(pk=scan_id), principal).first()
     if scan is None:
         raise Http404("No such energy scan.")
     owner = record_owner(principal, session=scan.session_id, sample=sample_id)

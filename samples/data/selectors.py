@@ -29,3 +29,11 @@ def collection_writable_by(principal) -> QuerySet[DataCollection]:
     if getattr(principal, "is_machine", False):
         return DataCollection.objects.filter(beamline_id=principal.beamline_id)
     return collection_visible_to(principal)
+
+
+def group_writable_by(principal) -> QuerySet[DataCollectionGroup]:
+    """The groups a collection may join: a token's beamline's (as ``collection_writable_by``); people's, those
+    they see."""
+    if getattr(principal, "is_machine", False):
+        return DataCollectionGroup.objects.filter(beamline_id=principal.beamline_id)
+    return group_visible_to(principal)

@@ -25,7 +25,7 @@ from lims import rules
 from ..data import ingest, records
 from ..data.choices import CollectionStatus, ExperimentType
 from ..data.models import DataCollectionGroup, Detector
-from ..data.selectors import collection_visible_to, collection_writable_by, group_visible_to
+from ..data.selectors import collection_visible_to, collection_writable_by, group_writable_by
 from .http import (
     body,
     endpoint,
@@ -147,13 +147,6 @@ def _group_item(group: DataCollectionGroup) -> dict:
     }
 
 
-def _writable_groups(principal):
-    """Groups a collection may join: a token's beamline's; for people, those they see."""
-    if rules.is_machine(principal):
-        return DataCollectionGroup.objects.filter(beamline_id=principal.beamline_id)
-    return group_visible_to(principal)
-
-
 @endpoint
 def group_store(request, principal):
     """``POST datacollections/group`` with MXCuBE's collection dictionary: the group named by ``group_id``,
@@ -168,7 +161,7 @@ def group_store(request, principal):
         raise invalid(errors)
     group = None
     if group_id is not None:
-        group = _writable_groups(principal).filter(pk=group_id).first()
+        group = group_writable_by(principal).filter(pk=group_id).first()
         if group is None:
             raise not_found("No such data collection group.")
     elif collection_id is not None:
@@ -271,7 +264,7 @@ def collection_item(principal, data: dict, errors: dict) -> dict:
             item["detector"] = str(detector)[:60]
     group_id = parse_id(data.get("group_id"), "group_id", errors)
     if group_id is not None:
-        group = _writable_groups(principal).filter(pk=group_id).values_list("external_id", flat=True).first()
+        group = group_writable_by(principal).filter(pk=group_id).values_list("external_id", flat=True).first()
         if group is None:
             errors["group_id"] = ["No such data collection group."]
         else:
