@@ -106,6 +106,28 @@ class MailinRequest(models.TextChoices):
     DATASET = "dataset", "Collect a full data set"
 
 
+class CentringMethod(models.TextChoices):
+    """How beamline control centres the crystal (ISPyB's DiffractionPlan.centringMethod)."""
+
+    OPTICAL = "optical", "Optical"
+    DIFFRACTION = "diffraction", "Diffraction (X-ray grid)"
+    XRAY = "xray", "X-ray centring"
+    LOOP = "loop", "Loop centring"
+
+
+class ScreeningMethod(models.TextChoices):
+    """SynchWeb's screen-and-collect recipe: collect every sample, the best N of its sample group, or none."""
+
+    NONE = "none", "None (collect as planned)"
+    ALL = "all", "Screen all, collect those better than the limit"
+    BEST = "best", "Screen the group, collect the best N"
+
+
+class CollectionMode(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    AUTO = "auto", "Automatic"
+
+
 class DatasetKind(models.TextChoices):
     NATIVE = "native", "Native"
     SAD = "sad", "SAD"

@@ -1,5 +1,7 @@
 """Proteins, containers (pucks) and samples (pins) with their crystal and diffraction plan."""
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -13,6 +15,8 @@ from lims.validators import validate_name
 from .choices import (
     CONTAINER_CAPACITY,
     MAX_OTHER_CAPACITY,
+    CentringMethod,
+    CollectionMode,
     ContainerStatus,
     ContainerType,
     DatasetKind,
@@ -22,6 +26,7 @@ from .choices import (
     RobotActionStatus,
     RobotActionType,
     SampleStatus,
+    ScreeningMethod,
 )
 from .crystals import cell_errors, space_group, validate_angle
 
@@ -53,10 +58,51 @@ DIFFRACTION_PLAN_FIELDS = (
     "loop_type",
     "holder_length",
     "smiles",
+    "forced_space_group",
+    "observed_resolution",
+    "minimum_resolution",
+    "total_rotation",
+    "oscillation_width",
+    "min_oscillation",
+    "exposure_time",
+    "transmission",
+    "detector_distance",
+    "energy",
+    "centring_method",
+    "collection_mode",
+    "screening_method",
+    "screening_collect_value",
+    "sample_group",
+    "sublocation",
+    "user_path",
+    "image_prefix",
+    "recipe",
+    "contact_person",
 )
 
 positive = [MinValueValidator(0.0001)]
 angle = [validate_angle]
+prefix_validator = RegexValidator(r"^[A-Za-z0-9_.-]*$", "Use only letters, digits and . _ - (no spaces).")
+_USER_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+def validate_energy(value) -> None:
+    """An X-ray energy in eV: MX beamlines work from about 4 to 40 keV."""
+    if value is None:
+        return
+    if 1 <= value < 100:
+        raise ValidationError(f"Give the energy in eV: {value:g} looks like keV ({value * 1000:g} eV).", code="energy")
+    if not 1000 <= value <= 100000:
+        raise ValidationError("An X-ray energy is between 1,000 and 100,000 eV.", code="energy")
+
+
+def validate_user_path(value: str) -> None:
+    """A subdirectory under the session's data directory: relative, no "..", no spaces."""
+    if value and (not _USER_PATH.match(value) or ".." in value.split("/")):
+        raise ValidationError(
+            'Give a relative path of letters, digits and . _ - separated by "/" (no "..", no leading "/").',
+            code="user_path",
+        )
 
 
 class Protein(models.Model):
@@ -184,6 +230,52 @@ class Sample(models.Model):
     loop_type = models.CharField(max_length=45, blank=True)
     holder_length = models.FloatField("holder length (mm)", null=True, blank=True, validators=positive)
     smiles = models.CharField("ligand SMILES", max_length=400, blank=True)
+    # The rest of the plan as ISPyB (EXI, py-ispyb-ui) and SynchWeb sheets carry it.
+    forced_space_group = models.CharField(
+        max_length=20, blank=True, help_text="Process the data in this group, whatever indexing suggests."
+    )
+    observed_resolution = models.FloatField(
+        "observed resolution (Å)", null=True, blank=True, validators=positive, help_text="Seen on a previous test."
+    )
+    minimum_resolution = models.FloatField(
+        "minimum resolution (Å)", null=True, blank=True, validators=positive, help_text="Worse than this: skip it."
+    )
+    total_rotation = models.FloatField(
+        "total rotation (°)", null=True, blank=True, validators=[MinValueValidator(0.0001), MaxValueValidator(3600)]
+    )
+    oscillation_width = models.FloatField(
+        "oscillation per image (°)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(360)],
+    )
+    min_oscillation = models.FloatField(
+        "minimum oscillation (°)", null=True, blank=True, validators=[MinValueValidator(0.0001), MaxValueValidator(360)]
+    )
+    exposure_time = models.FloatField("exposure time (s)", null=True, blank=True, validators=positive)
+    transmission = models.FloatField(
+        "transmission (%)", null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    detector_distance = models.FloatField("detector distance (mm)", null=True, blank=True, validators=positive)
+    energy = models.FloatField("energy (eV)", null=True, blank=True, validators=[validate_energy])
+    centring_method = models.CharField(max_length=12, choices=CentringMethod.choices, blank=True)
+    collection_mode = models.CharField(max_length=10, choices=CollectionMode.choices, blank=True)
+    screening_method = models.CharField(
+        "screen-and-collect recipe", max_length=10, choices=ScreeningMethod.choices, blank=True
+    )
+    screening_collect_value = models.PositiveSmallIntegerField(
+        "collect the best N", null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    sample_group = models.CharField(max_length=45, blank=True, validators=[validate_name])
+    sublocation = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="The crystal's place on a multi-pin."
+    )
+    user_path = models.CharField(
+        max_length=100, blank=True, validators=[validate_user_path], help_text="Subdirectory for this sample's data."
+    )
+    image_prefix = models.CharField("prefix for images", max_length=45, blank=True, validators=[prefix_validator])
+    recipe = models.CharField(max_length=100, blank=True, validators=[validate_name])
+    contact_person = models.CharField(max_length=100, blank=True, validators=[validate_name])
     comments = models.TextField(blank=True)
     # Mail-in: what the client wants done (anomalous_scatterer and required_resolution above serve it too),
     # and where the operator is with it. Empty on samples of other proposals.
@@ -237,11 +329,14 @@ class Sample(models.Model):
             errors["protein"] = "This protein belongs to another proposal."
         if self.pin_code == "":
             self.pin_code = None
-        try:
-            self.space_group = space_group(self.space_group)
-        except ValidationError as exc:
-            errors["space_group"] = exc.messages[0]
+        for name in ("space_group", "forced_space_group"):
+            try:
+                setattr(self, name, space_group(getattr(self, name)))
+            except ValidationError as exc:
+                errors[name] = exc.messages[0]
         errors.update(cell_errors(self.__dict__))
+        if self.screening_method == ScreeningMethod.BEST and not self.sample_group:
+            errors["sample_group"] = "Collecting the best N needs the sample group they are chosen from."
         errors.update(self.mailin_request_errors())
         if errors:
             raise ValidationError(errors)

@@ -12,10 +12,13 @@ from lims.api.fields import CharField, DateTimeField, ScopedPrimaryKeyRelatedFie
 from samples.choices import (
     MAX_OTHER_CAPACITY,
     REPORTED_SAMPLE_STATUSES,
+    CentringMethod,
+    CollectionMode,
     ContainerType,
     ExperimentKind,
     RobotActionStatus,
     RobotActionType,
+    ScreeningMethod,
 )
 from samples.models import (
     CRYSTAL_FIELDS,
@@ -126,6 +129,28 @@ class SampleWriteSerializer(serializers.Serializer):
     loop_type = _text(45)
     holder_length = _number()
     smiles = _text(400)
+    forced_space_group = _text(20)
+    observed_resolution = _number()
+    minimum_resolution = _number()
+    total_rotation = _number()
+    oscillation_width = _number()
+    min_oscillation = _number()
+    exposure_time = _number()
+    transmission = _number()
+    detector_distance = _number()
+    energy = _number()
+    centring_method = serializers.ChoiceField(choices=CentringMethod.choices, required=False, allow_blank=True)
+    collection_mode = serializers.ChoiceField(choices=CollectionMode.choices, required=False, allow_blank=True)
+    screening_method = serializers.ChoiceField(choices=ScreeningMethod.choices, required=False, allow_blank=True)
+    screening_collect_value = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=SMALLINT_MAX
+    )
+    sample_group = _text(45)
+    sublocation = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=SMALLINT_MAX)
+    user_path = _text(100)
+    image_prefix = _text(45)
+    recipe = _text(100)
+    contact_person = _text(100)
     comments = _text(trim_whitespace=False)
 
 

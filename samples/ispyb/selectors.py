@@ -169,6 +169,11 @@ SAMPLE_COLUMNS = (
     "anomalous_scatterer",
     "number_of_positions",
     "radiation_sensitivity",
+    "forced_space_group",
+    "observed_resolution",
+    "total_rotation",
+    "min_oscillation",
+    "energy",
 )
 
 
@@ -253,6 +258,11 @@ def sample_items(rows) -> list[dict]:
         anomalous_scatterer,
         number_of_positions,
         radiation_sensitivity,
+        forced_space_group,
+        observed_resolution,
+        total_rotation,
+        min_oscillation,
+        energy,
     ) in rows:
         location = str(position)
         changer_location = None if changer_position is None else str(changer_position)
@@ -292,6 +302,11 @@ def sample_items(rows) -> list[dict]:
                     "anomalousScatterer": anomalous_scatterer or None,
                     "numberOfPositions": number_of_positions,
                     "radiationSensitivity": radiation_sensitivity,
+                    "forcedSpaceGroup": forced_space_group or None,
+                    "observedResolution": observed_resolution,
+                    "axisRange": total_rotation,
+                    "minOscWidth": min_oscillation,
+                    "energy": energy,
                 },
                 "sampleId": pk,
                 "sampleName": name,

@@ -63,6 +63,11 @@ PLAN_KEYS = {
     "anomalousScatterer",
     "numberOfPositions",
     "radiationSensitivity",
+    "forcedSpaceGroup",
+    "observedResolution",
+    "axisRange",
+    "minOscWidth",
+    "energy",
 }
 SESSION_KEYS = {
     "sessionId",
