@@ -52,3 +52,25 @@ def cell_errors(values: dict) -> dict[str, str]:
         return {}
     missing = [name for name in (*CELL_LENGTHS, *CELL_ANGLES) if values.get(name) is None]
     return {name: "A cell needs all six values (a, b, c, α, β, γ)." for name in missing}
+
+
+def complete_cell(values: list[float], group: str) -> tuple[float, ...] | None:
+    """Six cell values from the fewer a user may write when the space group fixes the rest: a, b, c for an
+    orthorhombic, tetragonal or cubic group (angles 90°) or a hexagonal-axes trigonal or hexagonal one (90°, 90°,
+    120°); a, b, c, β for a monoclinic group (α = γ = 90°). None when the values do not make a cell."""
+    import gemmi
+
+    if len(values) == 6:
+        return tuple(values)
+    if not group:
+        return None
+    found = gemmi.find_spacegroup_by_name(group)
+    system = found.crystal_system_str()
+    if len(values) == 3 and system in ("orthorhombic", "tetragonal", "cubic"):
+        return (*values, 90.0, 90.0, 90.0)
+    if len(values) == 3 and system in ("hexagonal", "trigonal") and found.ext != "R":
+        return (*values, 90.0, 90.0, 120.0)
+    if len(values) == 4 and system == "monoclinic":
+        a, b, c, beta = values
+        return (a, b, c, 90.0, beta, 90.0)
+    return None

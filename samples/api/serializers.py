@@ -184,6 +184,9 @@ class ImportResultSerializer(serializers.Serializer):
     dewars = serializers.IntegerField()
     containers = serializers.IntegerField()
     samples = serializers.IntegerField()
+    format = serializers.CharField(
+        help_text='The format the file was read as, e.g. "ISPyB shipping CSV (EXI, py-ispyb-ui)".'
+    )
     messages = serializers.ListField(child=serializers.CharField())
 
 

@@ -33,6 +33,7 @@ class ImportResult:
     containers: int = 0
     samples: int = 0
     messages: list[str] = field(default_factory=list)
+    format: str = ""  # the format the file was read as, e.g. "ISPyB shipping CSV (EXI, py-ispyb-ui)"
 
 
 # --- the columns --------------------------------------------------------------------------------------
@@ -57,13 +58,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("Protein acronym", "protein_acronym", ("protein", "acronym"), required=True, width=16),
     Column("Sample name", "name", ("sample", "name", "crystal name"), required=True, width=16),
     Column("Pin barcode", "pin_code", ("pin code", "barcode", "pin", "sample barcode", "pin barcodes"), width=14),
-    Column("Space group", "space_group", ("spacegroup", "sg", "forced space group"), width=12),
-    Column("a", "cell_a", ("cell a", "unit cell a"), width=8),
-    Column("b", "cell_b", ("cell b", "unit cell b"), width=8),
-    Column("c", "cell_c", ("cell c", "unit cell c"), width=8),
-    Column("alpha", "cell_alpha", ("α", "cell alpha", "cell α", "unit cell alpha"), width=8),
-    Column("beta", "cell_beta", ("β", "cell beta", "cell β", "unit cell beta"), width=8),
-    Column("gamma", "cell_gamma", ("γ", "cell gamma", "cell γ", "unit cell gamma"), width=8),
+    Column("Space group", "space_group", ("spacegroup", "sg", "spg", "crystal space group"), width=12),
+    Column("a", "cell_a", ("cell a", "unit cell a", "cella"), width=8),
+    Column("b", "cell_b", ("cell b", "unit cell b", "cellb"), width=8),
+    Column("c", "cell_c", ("cell c", "unit cell c", "cellc"), width=8),
+    Column("alpha", "cell_alpha", ("α", "cell alpha", "cell α", "unit cell alpha", "cellalpha"), width=8),
+    Column("beta", "cell_beta", ("β", "cell beta", "cell β", "unit cell beta", "cellbeta"), width=8),
+    Column("gamma", "cell_gamma", ("γ", "cell gamma", "cell γ", "unit cell gamma", "cellgamma"), width=8),
     Column("Experiment kind", "experiment_kind", ("experiment type", "experiment", "kind of experiment"), width=18),
     Column("Required resolution", "required_resolution", ("resolution", "req resolution"), width=19),
     Column("Comments", "comments", ("comment", "remarks", "notes"), width=30),
@@ -89,10 +90,43 @@ COLUMNS: tuple[Column, ...] = (
         ("mxpress comments", "mail-in comments", "request comment", "mxpress comment"),
         width=30,
     ),
+    # The rest of the diffraction plan, as ISPyB (EXI, py-ispyb-ui) and SynchWeb sheets name it.
+    Column("Aimed resolution", "aimed_resolution", ("expected resolution",), width=16),
+    Column("Aimed completeness", "aimed_completeness", ("completeness",), width=18),
+    Column("Aimed multiplicity", "aimed_multiplicity", ("multiplicity", "redundancy"), width=17),
+    Column("Beam size", "preferred_beam_size", ("beam diameter", "preferred beam size", "preferred beam diameter")),
+    Column("Number of positions", "number_of_positions", ("positions per sample",), width=18),
+    Column("Radiation sensitivity", "radiation_sensitivity", (), width=20),
+    Column("SMILES", "smiles", ("ligand smiles", "ligand"), width=20),
+    Column("Forced space group", "forced_space_group", ("forced spg", "forced spacegroup"), width=18),
+    Column("Observed resolution", "observed_resolution", ("preobsresolution", "pre obs resolution"), width=19),
+    Column("Minimum resolution", "minimum_resolution", ("minimal resolution", "minimalresolution"), width=18),
+    Column("Total rotation", "total_rotation", ("total rot angle", "total rotation angle", "rotation"), width=14),
+    Column("Oscillation per image", "oscillation_width", ("oscillation range", "image width", "oscillation")),
+    Column("Minimum oscillation", "min_oscillation", ("min osc angle", "minimum oscillation angle"), width=19),
+    Column("Exposure time", "exposure_time", ("exposure",), width=13),
+    Column("Transmission", "transmission", (), width=12),
+    Column("Detector distance", "detector_distance", ("distance",), width=17),
+    Column("Energy", "energy", ("energy ev", "beam energy"), width=10),
+    Column("Centring method", "centring_method", ("centering method", "centring"), width=15),
+    Column("Collection mode", "collection_mode", ("mode",), width=15),
+    Column("Screen and collect recipe", "screening_method", ("screening method", "sc recipe"), width=22),
+    Column("S&C N value", "screening_collect_value", ("number to collect", "collect best n", "scn value")),
+    Column("Sample group", "sample_group", ("group", "sample group name"), width=14),
+    Column("Sublocation", "sublocation", ("sub location",), width=11),
+    Column("User path", "user_path", ("data subdirectory", "subdirectory"), width=16),
+    Column("Prefix for images", "image_prefix", ("prefix", "prefix for frames", "image prefix"), width=16),
+    Column("Recipe", "recipe", (), width=14),
+    Column("Contact person", "contact_person", ("contact",), width=16),
+    Column("Loop type", "loop_type", ("loop",), width=10),
+    Column("Holder length", "holder_length", ("pin length",), width=13),
+    Column("Protein name", "protein_name", (), width=20),
 )
 HEADERS = tuple(c.header for c in COLUMNS)
 _BY_KEY = {c.key: c for c in COLUMNS}
-SAMPLE_KEYS = tuple(c.key for c in COLUMNS if c.key not in ("dewar", "container", "container_type", "position"))
+# Keys that describe where a row goes, or that are checked rather than stored on the sample.
+PLACE_KEYS = ("dewar", "container", "container_type", "position")
+SAMPLE_KEYS = tuple(c.key for c in COLUMNS if c.key not in PLACE_KEYS)
 NUMBER_KEYS = (
     "cell_a",
     "cell_b",
@@ -102,8 +136,22 @@ NUMBER_KEYS = (
     "cell_gamma",
     "required_resolution",
     "mailin_collect_better_than",
+    "aimed_resolution",
+    "aimed_completeness",
+    "aimed_multiplicity",
+    "preferred_beam_size",
+    "observed_resolution",
+    "minimum_resolution",
+    "total_rotation",
+    "oscillation_width",
+    "min_oscillation",
+    "exposure_time",
+    "transmission",
+    "detector_distance",
+    "energy",
+    "holder_length",
 )
-INTEGER_KEYS = ("mailin_priority",)
+INTEGER_KEYS = ("mailin_priority", "number_of_positions", "screening_collect_value", "sublocation")
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000

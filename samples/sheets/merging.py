@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from lims.models import Session
 from shipping.models import Dewar, Shipment
 from shipping.services import shipment_check_editable, shipment_update
 
 from ..choices import ContainerType
 from ..models import Container, Protein, Sample
-from .base import COLUMNS, HEADERS, SAMPLE_KEYS, ImportResult, SheetError, SheetProblem
-from .reading import _parse, _read_bytes, _read_table, _Row
+from .base import HEADERS, SAMPLE_KEYS, ImportResult, SheetError, SheetProblem
+from .parsing import _Row, parse
+from .profiles import Layout
+from .reading import _read_bytes, _read_table
+
+DEFAULT_DEWAR = "Dewar-1"
 
 # --- merging into the shipment's contents -----------------------------------------------------------------
 
@@ -39,6 +44,7 @@ class _DewarNode:
     name: str
     rows: list[_Row] = field(default_factory=list)
     containers: dict[str, _ContainerNode] = field(default_factory=dict)  # by name
+    session: Session | None = None  # the visit the sheet names, for a dewar that has none yet
 
 
 def _check_rows(rows: list[_Row], problems: list[SheetProblem]) -> list[_Row]:
@@ -103,7 +109,11 @@ def _merge(shipment: Shipment, rows: list[_Row], problems: list[SheetProblem]) -
     for sample in samples.order_by("container_id", "position"):
         containers[sample.container.name].samples[sample.position] = _SampleNode(sample, None)
 
+    # A format without dewars (SynchWeb's) puts a new puck in the shipment's first dewar, as SynchWeb does.
+    default_dewar = next(iter(dewars), DEFAULT_DEWAR)
     for row in rows:
+        if row.dewar is None:
+            row.dewar = container_dewar.get(row.container, default_dewar)
         held_by = container_dewar.get(row.container)
         if held_by is not None and held_by != row.dewar and containers[row.container].obj is not None:
             problems.append(
@@ -149,6 +159,8 @@ def _describe(shipment: Shipment, dewars: list[_DewarNode], messages: list[str])
     data = []
     for i, dewar in enumerate(dewars):
         d_item: dict = {"id": dewar.obj.pk} if dewar.obj else {"name": dewar.name}
+        if dewar.session is not None:
+            d_item["session"] = dewar.session
         origin[f"dewars.{i}"] = dewar
         d_item["containers"] = []
         for j, container in enumerate(dewar.containers.values()):
@@ -175,6 +187,8 @@ def _describe(shipment: Shipment, dewars: list[_DewarNode], messages: list[str])
                     s_item["protein"] = proteins[sample.obj.protein_id]
                 else:
                     s_item.update(sample.row.sample, position=sample.row.position)
+                    if sample.row.protein_name:
+                        s_item["protein_name"] = sample.row.protein_name
                     acronym = s_item["protein_acronym"]
                     protein = exact.get(acronym) or folded.get(acronym.lower())
                     if protein is not None:
@@ -185,25 +199,32 @@ def _describe(shipment: Shipment, dewars: list[_DewarNode], messages: list[str])
     return {"dewars": data}, origin
 
 
-_SERVICE_COLUMNS = {
-    "dewar": {"name": "Dewar", "id": "Dewar"},
+# The key of the sheet column each of the service's fields came from.
+_SERVICE_KEYS = {
+    "dewar": {"name": "dewar", "id": "dewar", "session": "visit_number"},
     "container": {
-        "name": "Container",
-        "id": "Container",
-        "container_type": "Container type",
-        "capacity": "Container type",
+        "name": "container",
+        "id": "container",
+        "container_type": "container_type",
+        "capacity": "container_type",
     },
     "sample": {
-        **{c.key: c.header for c in COLUMNS if c.key in SAMPLE_KEYS},
-        "position": "Position",
-        "protein": "Protein acronym",
-        "id": "Position",
+        **{key: key for key in SAMPLE_KEYS},
+        "position": "position",
+        "protein": "protein_acronym",
+        "id": "position",
     },
 }
+
+
+def _column(layout: Layout, key: str | None) -> str | None:
+    return layout.title(key) if key else None
+
+
 _PATH = re.compile(r"^(dewars\.\d+(?:\.containers\.\d+(?:\.samples\.\d+)?)?)(?:\.(\w+))?$")
 
 
-def _map_errors(exc: ValidationError, origin: dict) -> list[SheetProblem]:
+def _map_errors(exc: ValidationError, origin: dict, layout: Layout) -> list[SheetProblem]:
     """The service's errors, keyed by path, as problems on the lines that described those objects."""
     problems = []
     for path, messages in exc.message_dict.items():
@@ -214,7 +235,7 @@ def _map_errors(exc: ValidationError, origin: dict) -> list[SheetProblem]:
             continue
         name = match.group(2) or ""
         if isinstance(node, _SampleNode):
-            column = _SERVICE_COLUMNS["sample"].get(name)
+            column = _column(layout, _SERVICE_KEYS["sample"].get(name))
             lines = [node.row.line] if node.row else []
             what = (
                 f"Sample {node.obj.name} (position {node.obj.position} of {node.obj.container.name})"
@@ -222,11 +243,11 @@ def _map_errors(exc: ValidationError, origin: dict) -> list[SheetProblem]:
                 else ""
             )
         elif isinstance(node, _ContainerNode):
-            column = _SERVICE_COLUMNS["container"].get(name)
+            column = _column(layout, _SERVICE_KEYS["container"].get(name))
             lines = [r.line for r in node.rows]
             what = f"Container {node.name}"
         else:
-            column = _SERVICE_COLUMNS["dewar"].get(name)
+            column = _column(layout, _SERVICE_KEYS["dewar"].get(name))
             lines = [r.line for r in node.rows]
             what = f"Dewar {node.name}"
         for message in messages:
@@ -271,24 +292,79 @@ def import_sheet(*, shipment, user, uploaded_file) -> ImportResult:
     shipment_check_editable(shipment=Shipment.objects.get(pk=shipment.pk), user=user)
     data = _read_bytes(uploaded_file)
     table = _read_table(data, getattr(uploaded_file, "name", "") or "")
-    rows, problems = _parse(table)
+    layout, rows, problems = parse(table.rows)
     rows = _check_rows(rows, problems)
+    messages: list[str] = [layout.description]
 
     with transaction.atomic():
         # The contents are read, merged and written back whole: lock the shipment so that no other
         # change lands in between (it would be deleted as "not described any more").
         locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
         dewars = _merge(locked, rows, problems)
-        messages: list[str] = []
+        _check_visits(locked, layout, dewars, problems, messages)
         tree, origin = _describe(locked, dewars, messages)
         # Written even when rows had problems, so that the service's checks report on the good rows too;
         # the SheetError raised below rolls it all back.
         try:
             shipment_update(shipment=locked, user=user, data=tree)
         except ValidationError as exc:
-            problems += _map_errors(exc, origin)
+            problems += _map_errors(exc, origin, layout)
         if problems:
             raise SheetError(sorted(problems, key=_sort_key))
     result = _summary(dewars)
+    result.format = layout.profile.name
     result.messages += messages
     return result
+
+
+def _check_visits(
+    shipment: Shipment, layout: Layout, dewars: list[_DewarNode], problems: list[SheetProblem], messages: list[str]
+) -> None:
+    """The proposal, visit and shipment a row names (SynchWeb's Diamond sheet) must be this shipment's: checked,
+    never ignored. A visit is the proposal's n-th session by start (as Diamond numbers them: cm28170-3); a
+    dewar without a session gets the visit's."""
+    proposal = shipment.proposal
+    sessions = list(Session.objects.filter(proposal=proposal).order_by("start", "id"))
+    names: set[str] = set()
+    for dewar in dewars:
+        for row in dewar.rows:
+            checks = row.checks
+            code, number = checks.get("proposal_code"), checks.get("proposal_number")
+            if (code and code.casefold() != proposal.code.casefold()) or (number and number != proposal.number):
+                problems.append(
+                    SheetProblem(
+                        row.line,
+                        layout.title("proposal_code" if code else "proposal_number"),
+                        f"This row is for proposal {code or proposal.code}{number or proposal.number}; "
+                        f"the shipment is for {proposal}. Import it into a shipment of that proposal.",
+                    )
+                )
+                continue
+            if checks.get("shipping_name"):
+                names.add(checks["shipping_name"])
+            visit = checks.get("visit_number")
+            if not visit:
+                continue
+            index = int(visit) if visit.isdigit() else 0
+            if not 1 <= index <= len(sessions):
+                have = f"its visits are 1 to {len(sessions)}" if sessions else "it has no session yet"
+                problems.append(
+                    SheetProblem(row.line, layout.title("visit_number"), f"{proposal} has no visit {visit}: {have}.")
+                )
+                continue
+            session = sessions[index - 1]
+            current = dewar.session or (dewar.obj.session if dewar.obj else None)
+            if current is not None and current != session:
+                problems.append(
+                    SheetProblem(
+                        row.line,
+                        layout.title("visit_number"),
+                        f"Dewar {dewar.name} is for the session of {current.start:%Y-%m-%d}, not visit {visit}.",
+                    )
+                )
+                continue
+            if dewar.obj is None or dewar.obj.session_id is None:
+                dewar.session = session
+    if names:
+        listed = ", ".join(sorted(names))
+        messages.append(f"The sheet names the shipment {listed}; its rows were imported into {shipment.name}.")

@@ -5,20 +5,22 @@ from __future__ import annotations
 import csv
 import io
 
-from ..choices import ExperimentKind
+from ..choices import CentringMethod, CollectionMode, ExperimentKind, ScreeningMethod
 from .base import _BY_KEY, COLUMNS, HEADERS, MAILIN_REQUEST_WORDS, MAX_ROWS
 
 # --- templates ------------------------------------------------------------------------------------------
 
 # The request columns (mail-in proposals only) are left empty: a mail-in sample without a request is
 # screened, and a sheet of any proposal imports as it is.
-_EXAMPLES = (
-    ("Dewar-1", "Puck-1", "UniPuck", 1, "LYS", "lys-01", "", "P43212", 79.1, 79.1, 37.9, 90, 90, 90, "MXPressE", 1.8,
-     "Example row: replace it with yours", "", "", "", "", "", ""),
-    ("Dewar-1", "Puck-1", "UniPuck", 2, "LYS", "lys-02", "", "", "", "", "", "", "", "", "OSC", "", "",
-     "", "", "", "", "", ""),
+_EXAMPLE_VALUES = (
+    {"dewar": "Dewar-1", "container": "Puck-1", "container_type": "UniPuck", "position": 1, "protein_acronym": "LYS",
+     "name": "lys-01", "space_group": "P43212", "cell_a": 79.1, "cell_b": 79.1, "cell_c": 37.9, "cell_alpha": 90,
+     "cell_beta": 90, "cell_gamma": 90, "experiment_kind": "MXPressE", "required_resolution": 1.8,
+     "comments": "Example row: replace it with yours"},
+    {"dewar": "Dewar-1", "container": "Puck-1", "container_type": "UniPuck", "position": 2, "protein_acronym": "LYS",
+     "name": "lys-02", "experiment_kind": "OSC"},
 )  # fmt: skip
-assert all(len(row) == len(HEADERS) for row in _EXAMPLES)
+_EXAMPLES = tuple(tuple(values.get(c.key, "") for c in COLUMNS) for values in _EXAMPLE_VALUES)
 
 
 def template_csv() -> bytes:
@@ -54,6 +56,9 @@ def template_xlsx() -> bytes:
         "mailin_request": list(MAILIN_REQUEST_WORDS),
         "mailin_dataset_kind": ["native", "SAD", "MAD"],
         "mailin_priority": ["1", "2", "3", "4", "5"],
+        "centring_method": list(CentringMethod.values),
+        "collection_mode": list(CollectionMode.values),
+        "screening_method": list(ScreeningMethod.values),
     }
     for key, values in lists.items():
         letter = get_column_letter(HEADERS.index(_BY_KEY[key].header) + 1)

@@ -207,7 +207,7 @@ def _protein_for(item, proposal, proteins: dict[str, Protein], plan: _Plan, path
         return None
     found = proteins.get(acronym.lower())
     if found is None:
-        found = Protein(proposal=proposal, acronym=acronym)
+        found = Protein(proposal=proposal, acronym=acronym, name=(item.get("protein_name") or "").strip())
         try:
             found.full_clean(exclude=["proposal"], validate_unique=False, validate_constraints=False)
         except ValidationError as exc:

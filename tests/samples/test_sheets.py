@@ -573,7 +573,8 @@ def test_xlsx_template_imports_cleanly_into_an_empty_draft(draft, member):
     assert all(c.font.bold for c in sheet[1])
     assert sheet.column_dimensions["F"].width >= 12
     validated = {str(v.sqref).split(":")[0] for v in sheet.data_validations.dataValidation}
-    assert validated == {"C2", "O2", "S2", "T2", "V2"}  # Container type, Experiment kind, Request, Data set, Priority
+    # Container type, experiment kind, request, data set, priority, centring method, collection mode, screening
+    assert validated == {"C2", "O2", "S2", "T2", "V2", "AO2", "AP2", "AQ2"}
 
     result = import_sheet(shipment=draft, user=member, uploaded_file=SimpleUploadedFile("t.xlsx", content))
     assert (result.dewars, result.containers, result.samples) == (1, 1, 2)
