@@ -16,7 +16,12 @@ pytestmark = pytest.mark.django_db
 HEADER = (
     "Dewar,Container,Container type,Position,Protein acronym,Sample name,Pin barcode,Space group,"
     "a,b,c,alpha,beta,gamma,Experiment kind,Required resolution,Comments,"
-    "Anomalous scatterer,Request,Data set,Collect if better than,Priority,Request comments"
+    "Anomalous scatterer,Request,Data set,Collect if better than,Priority,Request comments,"
+    "Aimed resolution,Aimed completeness,Aimed multiplicity,Beam size,Number of positions,Radiation sensitivity,"
+    "SMILES,Forced space group,Observed resolution,Minimum resolution,Total rotation,Oscillation per image,"
+    "Minimum oscillation,Exposure time,Transmission,Detector distance,Energy,Centring method,Collection mode,"
+    "Screen and collect recipe,S&C N value,Sample group,Sublocation,User path,Prefix for images,Recipe,"
+    "Contact person,Loop type,Holder length,Protein name"
 )
 GOOD_ROWS = [
     "Dewar-1,Puck-1,UniPuck,1,LYS,lys-01,AB12345678,P43212,79.1,79.1,37.9,90,90,90,MXPressE,1.8,first",
