@@ -44,6 +44,12 @@ class ExperimentKind(models.TextChoices):
     MXPRESS_O = "MXPressO", "MXPressO (collect, no screening)"
     MXPRESS_SAD = "MXPressE_SAD", "MXPressE SAD"
     MXPRESS_M = "MXPressM", "MXPressM (mesh)"
+    # The rest of ISPyB's workflow kinds (py-ispyb-ui's EXPERIMENT_TYPES), so that its sheets import as they are.
+    MXPRESS_F = "MXPressF", "MXPressF"
+    MXPRESS_I = "MXPressI", "MXPressI"
+    MXPRESS_P = "MXPressP", "MXPressP"
+    MXPRESS_P_SAD = "MXPressP_SAD", "MXPressP SAD"
+    MXSCORE = "MXScore", "MXScore"
     SCREENING = "Screening", "Screening only"
 
 

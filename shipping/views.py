@@ -126,7 +126,7 @@ def shipment_cancel(request, pk: int):
 def sheet_import(request, pk: int):
     shipment = get_object_or_404(shipment_visible_to(request.user).select_related("proposal"), pk=pk)
     form = SheetUploadForm(request.POST or None, request.FILES or None)
-    problems = []
+    problems, read_as = [], ""
     try:
         services.shipment_check_editable(shipment=shipment, user=request.user)
         if request.method == "POST" and form.is_valid():
@@ -143,12 +143,12 @@ def sheet_import(request, pk: int):
         messages.error(request, exc.message)
         return redirect("shipping:detail", pk=shipment.pk)
     except sheets.SheetError as exc:
-        problems = exc.problems
+        problems, read_as = exc.problems, exc.read_as
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "samples/sheet_import.html",
-        {"shipment": shipment, "form": form, "problems": problems},
+        {"shipment": shipment, "form": form, "problems": problems, "read_as": read_as},
         status=status,
     )
 

@@ -19,9 +19,10 @@ class SheetProblem:
 class SheetError(Exception):
     """A sheet that cannot be imported; every problem found, by line and column. Nothing was saved."""
 
-    def __init__(self, problems: list[SheetProblem]):
+    def __init__(self, problems: list[SheetProblem], read_as: str = ""):
         super().__init__("; ".join(p.message for p in problems))
         self.problems = problems
+        self.read_as = read_as  # the format the file was read as, once known ("Read as ISPyB shipping CSV, ...")
 
 
 @dataclass
@@ -190,6 +191,8 @@ _EXPERIMENT_KINDS: dict[str, str] = {}
 for _value, _label in ExperimentKind.choices:
     for _name in (_value, _label):
         _EXPERIMENT_KINDS[_norm(_name)] = _value
+# SynchWeb's words for them (client/src/js/utils/experimentkinds.js).
+_EXPERIMENT_KINDS |= {"native": ExperimentKind.OSC, "phasing": ExperimentKind.SAD, "ligand": ExperimentKind.LIGAND}
 
 # The request as clients write it: "screen", "screen and collect", "data set", or the data set itself
 # ("SAD" asks for a SAD data set). Values are (request, data set kind or None).

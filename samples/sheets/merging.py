@@ -310,7 +310,7 @@ def import_sheet(*, shipment, user, uploaded_file) -> ImportResult:
         except ValidationError as exc:
             problems += _map_errors(exc, origin, layout)
         if problems:
-            raise SheetError(sorted(problems, key=_sort_key))
+            raise SheetError(sorted(problems, key=_sort_key), read_as=layout.description)
     result = _summary(dewars)
     result.format = layout.profile.name
     result.messages += messages

@@ -71,6 +71,7 @@ def test_a_sheet_fills_the_shipment(empty_shipment, member):
         "containers": 2,
         "samples": 3,
     }
+    assert response.json()["format"] == "this LIMS's sample sheet"
     tree = client.get(f"/api/v1/shipments/{empty_shipment.pk}/").json()
     pucks = tree["dewars"][0]["containers"]
     assert [(c["name"], c["container_type"], len(c["samples"])) for c in pucks] == [

@@ -437,6 +437,27 @@ def test_import_page_lists_every_problem_by_line_and_column(client, member, prop
     assert not Sample.objects.filter(container__shipment=draft).exists()
 
 
+def test_import_page_names_the_format_it_read(client, member, proposal):
+    """An ISPyB shipping CSV without header (as EXI ships it) is named on the page, on success and on failure."""
+    draft = f.ShipmentFactory(proposal=proposal, name="Sheet-1")
+    client.force_login(member)
+    exi = "#parcel name, container name, container type, container position, protein acronym, sample acronym\n"
+    good = exi + "".join(f"D1,P1,Unipuck,{p},LYS,exi-{p}\n" for p in (1, 2))
+
+    response = client.post(reverse("shipping:sheet_import", args=[draft.pk]), {"file": upload(good)}, follow=True)
+
+    page = response.content.decode()
+    assert "Read as ISPyB shipping CSV (EXI, py-ispyb-ui), without a header row." in page
+    assert Sample.objects.filter(container__shipment=draft).count() == 2
+
+    bad = exi + "D2,P2,Unipuck,1,LYS,exi-3,,P99\nD2,P2,Unipuck,2,LYS,exi-4\n"
+    response = client.post(reverse("shipping:sheet_import", args=[draft.pk]), {"file": upload(bad)})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert '<p id="sheet-read-as">Read as ISPyB shipping CSV (EXI, py-ispyb-ui), without a header row.</p>' in page
+    assert '<td class="num">2</td><td>SPG</td>' in page
+
+
 def test_import_into_a_sent_shipment_is_refused_for_the_member(client, member, shipment):
     shipment_send(shipment=shipment, user=member)
     client.force_login(member)
