@@ -6,7 +6,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.db import models
+
 from ..choices import ContainerType, DatasetKind, ExperimentKind, MailinRequest
+from ..models import Sample
 
 
 @dataclass
@@ -128,31 +131,16 @@ _BY_KEY = {c.key: c for c in COLUMNS}
 # Keys that describe where a row goes, or that are checked rather than stored on the sample.
 PLACE_KEYS = ("dewar", "container", "container_type", "position")
 SAMPLE_KEYS = tuple(c.key for c in COLUMNS if c.key not in PLACE_KEYS)
-NUMBER_KEYS = (
-    "cell_a",
-    "cell_b",
-    "cell_c",
-    "cell_alpha",
-    "cell_beta",
-    "cell_gamma",
-    "required_resolution",
-    "mailin_collect_better_than",
-    "aimed_resolution",
-    "aimed_completeness",
-    "aimed_multiplicity",
-    "preferred_beam_size",
-    "observed_resolution",
-    "minimum_resolution",
-    "total_rotation",
-    "oscillation_width",
-    "min_oscillation",
-    "exposure_time",
-    "transmission",
-    "detector_distance",
-    "energy",
-    "holder_length",
-)
-INTEGER_KEYS = ("mailin_priority", "number_of_positions", "screening_collect_value", "sublocation")
+
+
+def _sample_keys_of(*kinds) -> tuple[str, ...]:
+    fields = {f.name: f for f in Sample._meta.get_fields()}
+    return tuple(k for k in SAMPLE_KEYS if k in fields and isinstance(fields[k], kinds))
+
+
+# Read as numbers, and as whole numbers: by the kind of the Sample field the column fills.
+NUMBER_KEYS = _sample_keys_of(models.FloatField)
+INTEGER_KEYS = _sample_keys_of(models.PositiveSmallIntegerField, models.IntegerField)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000

@@ -210,7 +210,16 @@ def _parse_row(line: int, values: dict, layout: Layout, problems: list[SheetProb
 
 def _parse_value(key: str, values: dict, texts: dict, sample: dict, problem) -> bool:
     """Put the value of ``key`` in ``sample``; False (with a problem) when it cannot be read."""
-    if key in NUMBER_KEYS:
+    if key == "radiation_sensitivity":
+        text = _text(values[key])
+        try:
+            sample[key] = (
+                _SENSITIVITY_WORDS.get(text.casefold()) if text.casefold() in _SENSITIVITY_WORDS else _number(text)
+            )
+        except ValueError:
+            problem(key, f'"{text}" is not a radiation sensitivity: give a number or low, medium, high.')
+            return False
+    elif key in NUMBER_KEYS:
         try:
             sample[key] = _number(values[key])
         except ValueError:
@@ -230,15 +239,6 @@ def _parse_value(key: str, values: dict, texts: dict, sample: dict, problem) -> 
             problem(key, f'"{_text(values[key])}" is not a whole number: give {hint}.')
             return False
         sample[key] = None if number is None else int(number)
-    elif key == "radiation_sensitivity":
-        text = texts[key]
-        try:
-            sample[key] = (
-                _SENSITIVITY_WORDS[text.casefold()] if text.casefold() in _SENSITIVITY_WORDS else _number(text)
-            )
-        except ValueError:
-            problem(key, f'"{text}" is not a radiation sensitivity: give a number or low, medium, high.')
-            return False
     elif key in _CHOICES:
         text = texts[key]
         sample[key] = _CHOICES[key].get(_norm(text), None) if text else ""
