@@ -467,3 +467,60 @@ def test_synchweb_diamond_as_xlsx(draft, member, proposal, visits):
 def test_headerless_ispyb_as_xlsx(draft, member):
     import_sheet(shipment=draft, user=member, uploaded_file=xlsx_upload([FULL_ISPYB, SECOND_ISPYB]))
     assert_full_ispyb_row(draft)
+
+
+# SynchWeb's own IMCA example (client/src/js/csv/imca.js, exampleCSV), verbatim: a file with mistakes in it.
+IMCA_EXAMPLE = """Puck,Pin,Project,Priority,Mode,Notes to Staff,Collection strategy,Contact person,Expected space group,Expected Cell Dimensions,Expected Resolution,Minimum Resolution Required to Collect,Recipe,Exposure time,Image Width,Phi,Attenuation,Aperture,Detector Distance,Prefix for frames,Observed Resolution,Comments From Staff,Status
+Blue53,1,a,1,Manual,Tricky,Do best you can,Luke,C2,"143.734, 67.095, 76.899, 90, 110.45, 90",1.9-3.5,4,luke-360.rcp,,,,,,,,,,
+Blue53,2,a,1,Manual,Very tricky,New crystals,Luke,C2,140 65 75 90 110 90,1.8-2.4,3.5,,0.1,0.25,,95,5,250,image_,,,
+Blue53,2,a,1,Manual,Very tricky,New crystals,Luke,C2,140 65 75 90 110 90,1.8-2.4,3.5,,0.1,0.25,,95,5,250,image_,,,
+Blue53,3,b,3,Auto,Routine,SeMet,Luke,P2,52.4 39.8 65.0 108.5,1.5,1.7,,0.04,0.25,360,,10,300,,,,
+Blue53,4,c,3,Auto,Rods,Native,Luke,P21,39 69.2 60 90 105.3,1.5,1.7,,0.04,0.25,360,95,20,,image_,,,
+Blue53,5,d,8,,Plates,,Luke,C222,280 45 112 102 90,1.5,1.7,,0.04,0.25,360,95,50,300,image_,,,
+Blue54,1,e,,Auto,,,,P212121,67 82 276,2.1,2.5,,,0.25,180,,10,350,image_,,,
+Blue54,2,e,4,,,,Luke,P2(1)2(1)2(1),67 82 276,,1.7,luke-180.rcp,,,,,,,,,,
+Blue54,3,f,,Auto,,,,P222,,2.1,,,0.04,,180,95,,350,image_,,,
+Blue54,4,g,4,Auto,,,Luke,,,2.1,2.5,,0.04,0.25,180,75,,350,image_,,,
+Blue54,5,h,99,Auto,,,Luke,P222,,2.2,2.5,,0.04,0.25,180,95,,400,image_,,,
+    """
+
+
+def test_synchweb_imca_example_file_is_refused_exactly_where_it_is_wrong(mailin_draft, admin_user):
+    """Ranges of resolutions, five-value cells and priorities beyond 5 are refused by line and column; the rest
+    of SynchWeb's example is read (nothing saved, as a sheet is all or nothing)."""
+    upload = SimpleUploadedFile("imca.csv", IMCA_EXAMPLE.encode(), content_type="text/csv")
+    with pytest.raises(SheetError) as caught:
+        import_sheet(shipment=mailin_draft, user=admin_user, uploaded_file=upload)
+    assert sorted({(p.line, p.column) for p in caught.value.problems}) == [
+        (2, "Expected Resolution"),
+        (3, "Expected Resolution"),
+        (4, "Expected Resolution"),
+        (6, "Expected Cell Dimensions"),
+        (7, "Expected Cell Dimensions"),
+        (7, "Priority"),
+        (12, "Priority"),
+    ]
+    assert not Sample.objects.exists()
+
+    # With those mistakes put right (one resolution, six-value cells, priorities 1 to 5, the duplicate row
+    # removed), the same file imports unedited otherwise.
+    fixed = (
+        IMCA_EXAMPLE.replace("1.9-3.5", "1.9")
+        .replace("1.8-2.4", "1.8")
+        .replace("39 69.2 60 90 105.3", "39 69.2 60 90 105.3 90")
+        .replace("280 45 112 102 90", "280 45 112")
+        .replace("Blue53,5,d,8,", "Blue53,5,d,5,")
+        .replace("Blue54,5,h,99,", "Blue54,5,h,5,")
+    )
+    lines = fixed.splitlines()
+    del lines[3]
+    upload = SimpleUploadedFile("imca.csv", "\n".join(lines).encode(), content_type="text/csv")
+    result = import_sheet(shipment=mailin_draft, user=admin_user, uploaded_file=upload)
+    assert result.samples == 10
+    rods = stored(mailin_draft)["Dewar-1", "Blue53", 4]
+    assert (rods.space_group, rods.cell_beta, rods.comments, rods.protein.acronym) == (
+        "P21",
+        105.3,
+        "Rods | Native",
+        "c",
+    )
