@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/send/", views.shipment_send, name="send"),
     path("<int:pk>/cancel/", views.shipment_cancel, name="cancel"),
     path("<int:pk>/import/", views.sheet_import, name="sheet_import"),
+    path("<int:pk>/samples.<str:fmt>", views.sheet_export, name="sheet_export"),
     path("sample-sheet-template.<str:fmt>", views.sheet_template, name="sheet_template"),
     path("<int:pk>/labels/<str:kind>/", views.shipment_labels, name="labels"),
     path("locations/labels/", views.location_labels, name="location_labels"),

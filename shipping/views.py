@@ -1,5 +1,5 @@
 """Web pages of shipments: register and edit (the whole tree on one page), follow, send, import a sheet,
-print labels."""
+download the samples as a sheet, print labels."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -166,6 +166,24 @@ def sheet_template(request, fmt: str):
     render_template, content_type = TEMPLATES[fmt]
     response = HttpResponse(render_template(), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="sample-sheet-template.{fmt}"'
+    return response
+
+
+EXPORTS = {
+    "csv": (sheets.shipment_ispyb_csv, "text/csv; charset=utf-8"),
+    "xlsx": (sheets.shipment_xlsx, sheets.XLSX_CONTENT_TYPE),
+}
+
+
+@login_required
+def sheet_export(request, pk: int, fmt: str):
+    """The shipment's samples as ISPyB's shipping CSV or as this LIMS's XLSX sheet; both import back unchanged."""
+    if fmt not in EXPORTS:
+        raise Http404("No such format.")
+    shipment = get_object_or_404(shipment_visible_to(request.user).select_related("proposal"), pk=pk)
+    render_sheet, content_type = EXPORTS[fmt]
+    response = HttpResponse(render_sheet(shipment), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{sheets.export_filename(shipment, fmt)}"'
     return response
 
 

@@ -172,6 +172,7 @@ ENDPOINTS = [
     ("shipment cancel", "post", "/api/v1/shipments/{shipment}/cancel/", None, None, theirs(200)),
     ("shipment import", "post", "/api/v1/shipments/{shipment}/import/", upload, "multipart", theirs(200)),
     ("sheet template", "get", "/api/v1/shipments/sample-sheet-template/", None, None, everyone(200)),
+    ("shipment sheet", "get", "/api/v1/shipments/{shipment}/sheet/", None, None, theirs(200)),
     ("barcode decode", "post", "/api/v1/barcodes/decode/", code_photo, "multipart", everyone(200)),
     (
         "barcode check",

@@ -29,7 +29,17 @@ from .base import (
     _container_type,
     _norm,
 )
-from .profiles import CELL, CHECKED_KEYS, FACILITY, Layout, find_header, header_layout, is_comment, shape_layout
+from .profiles import (
+    CELL,
+    CHECKED_KEYS,
+    FACILITY,
+    Layout,
+    any_shape,
+    find_header,
+    header_layout,
+    is_comment,
+    shape_layout,
+)
 
 
 def _text(value) -> str:
@@ -308,6 +318,10 @@ def _parse_cell(values: dict, sample: dict, problem) -> None:
 def parse(table_rows: list[tuple[int, list]]) -> tuple[Layout, list[_Row], list[SheetProblem]]:
     """The format of the sheet, its sample rows and every problem of its header and cells."""
     rows = [(line, cells) for line, cells in table_rows if not is_comment(cells)]
+    commented = {line: cells for line, cells in table_rows if is_comment(cells)}
+    if not rows:
+        # Only comment-like lines: a headerless file whose every dewar is named "#..." still has its shape.
+        rows = [(line, cells) for line, cells in commented.items() if any_shape(cells)]
     if not rows:
         raise SheetError([SheetProblem(None, None, "The file is empty (or has only comment lines).")])
     problems: list[SheetProblem] = []
@@ -344,6 +358,10 @@ def parse(table_rows: list[tuple[int, list]]) -> tuple[Layout, list[_Row], list[
         data = rows
     if problems:
         raise SheetError(problems)
+    # Lines that start like a comment but are sample rows of this format (a dewar named "#1") are read.
+    first = layout.header_line or 0
+    taken = {line for line, _cells in data}
+    data = sorted(data + [(n, c) for n, c in commented.items() if n > first and n not in taken and layout.is_sample(c)])
     if not data:
         raise SheetError([SheetProblem(None, None, "The sheet has a header but no samples.")])
 

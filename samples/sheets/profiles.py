@@ -41,6 +41,12 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _is_number(value) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    return bool(re.fullmatch(r"[-+]?\d+(?:[.,]\d+)?", _text(value)))
+
+
 def _integer(value) -> bool:
     return bool(re.fullmatch(r"0*\d{1,3}", _text(value)))
 
@@ -66,6 +72,12 @@ class Profile:
             for title in titles:
                 keys.setdefault(_norm(title), key)
         return keys
+
+    def is_sample(self, cells: list) -> bool:
+        """Whether a row that starts like a comment is a sample row all the same (a dewar named "#1 box"): it
+        has every required column filled and a whole-number position."""
+        values = {key: cells[i] for i, key in self.keys.items() if i < len(cells)}
+        return all(_text(values.get(key)) for key in self.profile.required) and _integer(values.get("position"))
 
     def title(self, key: str) -> str:
         """The header this format gives the column of ``key`` (its first spelling)."""
@@ -264,6 +276,12 @@ class Layout:
         how = f"with its header on line {self.header_line}" if self.header_line else "without a header row"
         return f"Read as {self.profile.name}, {how}."
 
+    def is_sample(self, cells: list) -> bool:
+        """Whether a row that starts like a comment is a sample row all the same (a dewar named "#1 box"): it
+        has every required column filled and a whole-number position."""
+        values = {key: cells[i] for i, key in self.keys.items() if i < len(cells)}
+        return all(_text(values.get(key)) for key in self.profile.required) and _integer(values.get("position"))
+
     def title(self, key: str) -> str:
         """The header of the column ``key`` came from, for messages: as in the file, else as the format names
         it, else the native sheet's."""
@@ -278,7 +296,8 @@ class Layout:
 
 
 def is_comment(cells: list) -> bool:
-    """A comment line as ISPyB (``#``) and SynchWeb (``#``, ``;``, ``!``) write them: its first cell starts so."""
+    """A comment line as ISPyB (``#``) and SynchWeb (``#``, ``;``, ``!``) write them: its first cell starts so.
+    (A sample row whose dewar's name starts so is told apart by ``Layout.is_sample``.)"""
     return bool(cells) and isinstance(cells[0], str) and cells[0].lstrip().startswith(COMMENT_MARKS)
 
 
@@ -291,6 +310,8 @@ def find_header(rows: list[tuple[int, list]]) -> tuple[int, Profile] | None:
     """The index (in ``rows``) of the header row and its format; None when the first rows hold no header."""
     best: tuple[int, int, Profile] | None = None
     for index, (_line, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if any(_is_number(c) for c in cells):
+            continue  # a header names columns; a row with a number in it (a position) is a sample
         for profile in PROFILES:
             score = _header_score(profile, cells)
             # The native sheet accepts every spelling: another format wins only with more names of its own.
@@ -345,6 +366,11 @@ def shape_layout(rows: list[tuple[int, list]]) -> Layout | None:
     profile = next(p for p in PROFILES if p.slug == best)
     titles = {index: names[0] for index, names in enumerate(profile.titles)}
     return Layout(profile, None, dict(enumerate(profile.keys)), column_titles=titles)
+
+
+def any_shape(cells: list) -> bool:
+    """Whether a row has the shape of a headerless format's sample row."""
+    return any(p.shape(_trimmed(cells)) for p in PROFILES if p.shape is not None)
 
 
 def _trimmed(cells: list) -> list:

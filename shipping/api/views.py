@@ -1,7 +1,7 @@
 """REST endpoints of shipments and locations.
 
 Thin: querysets come from ``shipping.selectors`` (scoped to the user, the tree prefetched), writes and
-status changes from ``shipping.services``, sheet imports from ``samples.sheets``, label PDFs from
+status changes from ``shipping.services``, sheet imports and exports from ``samples.sheets``, label PDFs from
 ``shipping.labels``; their errors become responses in ``lims.api.errors``.
 """
 
@@ -36,6 +36,11 @@ TEMPLATE_FORMATS = {
     "xlsx": (sheets.template_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
 
+# A shipment's samples as a sheet (``?format=``): the file's content type and extension.
+EXPORT_FORMATS = {
+    "ispyb-csv": (sheets.shipment_ispyb_csv, "text/csv; charset=utf-8", "csv"),
+    "xlsx": (sheets.shipment_xlsx, sheets.XLSX_CONTENT_TYPE, "xlsx"),
+}
 
 PDF_RESPONSE = {(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The labels as PDF.")}
 # Actions that read the whole tree (prefetched by shipment_detail): labels, transport history.
@@ -202,6 +207,37 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         render, content_type = TEMPLATE_FORMATS[fmt]
         response = HttpResponse(render(), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="sample-sheet-template.{fmt}"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(EXPORT_FORMATS), default="ispyb-csv")],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The shipment's samples: ISPyB's shipping CSV (EXI, py-ispyb-ui) or this LIMS's XLSX.",
+            ),
+            (200, sheets.XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY),
+        },
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="sheet",
+        content_negotiation_class=FileFormatNegotiation,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def samples_sheet(self, request, pk=None):
+        """The shipment's samples as a sheet that imports back unchanged: ISPyB's shipping CSV (``?format=ispyb-csv``,
+        28 fields, no header) or this LIMS's XLSX with every column (``?format=xlsx``)."""
+        shipment = self.get_object()
+        fmt = request.query_params.get("format", "ispyb-csv")
+        if fmt not in EXPORT_FORMATS:
+            raise ValidationError({"format": [f"Choose one of: {', '.join(EXPORT_FORMATS)}."]})
+        render, content_type, extension = EXPORT_FORMATS[fmt]
+        response = HttpResponse(render(shipment), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{sheets.export_filename(shipment, extension)}"'
         return response
 
     def _labels(self, kind: str):

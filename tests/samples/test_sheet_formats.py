@@ -524,3 +524,25 @@ def test_synchweb_imca_example_file_is_refused_exactly_where_it_is_wrong(mailin_
         "Rods | Native",
         "c",
     )
+
+
+@pytest.mark.parametrize("header", [None, ISPYB_TITLES], ids=["headerless", "titled"])
+def test_a_dewar_named_like_a_comment_is_read_not_skipped(draft, member, header):
+    """'#', ';' and '!' open comment lines, but a row that is a whole sample row is a sample: a dewar may be
+    called "#1 box" (the export writes such rows; skipping them would lose samples)."""
+    rows = [
+        ispyb_row(**{"parcel name": "#1 box"}),
+        ispyb_row(**{"parcel name": "!2", "container name": "c2", "sample acronym": "lys-2"}),
+    ]
+    lines = [*EXI_COMMENTS, *rows] if header is None else [header, *rows]
+    result = import_sheet(shipment=draft, user=member, uploaded_file=csv_upload(lines))
+    assert result.samples == 2
+    assert set(stored(draft)) == {("#1 box", "containerA3", 1), ("!2", "c2", 1)}
+
+
+def test_a_sample_row_with_header_like_names_is_not_taken_for_a_header(draft, member):
+    """Dewar "Dewar", puck "Puck", protein "Protein": words of the native header, but a position makes it a row."""
+    row = ispyb_row(**{"parcel name": "Dewar", "container name": "Puck", "protein acronym": "Protein"})
+    result = import_sheet(shipment=draft, user=member, uploaded_file=csv_upload([row, SECOND_ISPYB]))
+    assert result.format == "ISPyB shipping CSV (EXI, py-ispyb-ui)"
+    assert set(stored(draft)) == {("Dewar", "Puck", 1), ("parcelA3", "containerA3", 2)}
