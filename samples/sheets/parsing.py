@@ -151,18 +151,15 @@ def _parse_row(line: int, values: dict, layout: Layout, problems: list[SheetProb
     ):
         if not texts.get(key) and (key != "dewar" or key in profile.required):
             problem(key, f"Give {what}.")
-    if texts.get("dewar"):
-        for message in _field_errors(Dewar, "name", texts["dewar"]):
-            problem("dewar", message)
-    if texts.get("container"):
-        for message in _field_errors(Container, "name", texts["container"]):
-            problem("container", message)
-    if texts.get("protein_acronym"):
-        for message in _field_errors(Protein, "acronym", texts["protein_acronym"]):
-            problem("protein_acronym", message)
-    if texts.get("protein_name"):
-        for message in _field_errors(Protein, "name", texts["protein_name"]):
-            problem("protein_name", message)
+    for key, model, name in (
+        ("dewar", Dewar, "name"),
+        ("container", Container, "name"),
+        ("protein_acronym", Protein, "acronym"),
+        ("protein_name", Protein, "name"),
+    ):
+        if texts.get(key):
+            for message in _field_errors(model, name, texts[key]):
+                problem(key, message)
     for key in CHECKED_KEYS:
         if texts.get(key) and key != "shipping_name" and not re.fullmatch(r"[A-Za-z0-9]{1,10}", texts[key]):
             problem(key, f'"{texts[key]}" is not a {layout.title(key).lower()}.')

@@ -17,43 +17,12 @@ from shipping.models import Dewar
 from shipping.services import shipment_cancel, shipment_create
 from tests import factories as f
 from tests.conftest import api_as
+from tests.samples.test_sheet_formats import ISPYB_FIELDS  # py-ispyb-ui's FIELDS, written out there
 
 pytestmark = pytest.mark.django_db
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# py-ispyb-ui, src/legacy/helpers/mx/shipping/shippingcsv.ts: FIELDS, the order it reads a row in (copied here,
-# not taken from the code under test, so that the test checks the code against ISPyB).
-ISPYB_FIELDS = [
-    "parcel name",
-    "container name",
-    "container type",
-    "container position",
-    "protein acronym",
-    "sample acronym",
-    "pin barcode",
-    "SPG",
-    "cellA",
-    "cellB",
-    "cellC",
-    "cellAlpha",
-    "cellBeta",
-    "cellGamma",
-    "experimentType",
-    "aimed Resolution",
-    "required Resolution",
-    "beam diameter",
-    "number of positions",
-    "aimed multiplicity",
-    "aimed completeness",
-    "forced SPG",
-    "radiation sensitivity",
-    "smiles",
-    "total rot. angle",
-    "min osc. angle",
-    "observed resolution",
-    "comments",
-]
 # The Sample fields those columns hold, by their ISPyB name.
 ISPYB_SAMPLE_FIELDS = {
     "sample acronym": "name",
