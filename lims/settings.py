@@ -13,6 +13,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from lims import label_stocks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -66,21 +68,17 @@ DEWAR_BARCODE_PREFIX = env("DEWAR_BARCODE_PREFIX", FACILITY_CODE).upper()
 DEWAR_BARCODE_DIGITS = envint("DEWAR_BARCODE_DIGITS", 6)
 PIN_CODE_PATTERN = env("PIN_CODE_PATTERN", r"^[A-Z0-9]{10}$")
 
-# Labels (shipping/pdf). Pin-cap and puck labels are printed on sheets of label stock; the defaults are
-# common sheets: on A4, Avery L7651 for pins (5 × 13 labels of 38.1 × 21.2 mm) and Avery L7160 for pucks
-# (3 × 7 labels of 63.5 × 38.1 mm); on Letter, Avery 5167 for pins (4 × 20 labels of 1¾ × ½ in) and
-# Avery 5160 for pucks (3 × 10 labels of 2⅝ × 1 in). Every figure can be set on its own; a layout that does
-# not fit the page is refused by `manage.py check` (shipping.E001) and again when labels are printed.
+# Labels (shipping/pdf). Pin-cap and puck labels are printed on sheets of label stock, named in
+# lims/label_stocks.py: LABEL_STOCK for pins (default Avery L7651 on A4, Avery 5167 on Letter), PUCK_LABEL_STOCK
+# for pucks (Avery L7160, Avery 5160). Any figure can still be set on its own (PIN_LABEL_WIDTH_MM, ...); a layout
+# that does not fit the page is refused by `manage.py check` (shipping.E001) and again when labels are printed.
+# The pin symbol defaults to 5.3 mm: with its quiet zone (6.4 mm) it fits the base of a SPINE/UniPuck pin cap.
 LABEL_PAGE_SIZE = env("LABEL_PAGE_SIZE", "A4")
-# width, height, columns, rows, margin left, margin top, gap x, gap y, DataMatrix side; lengths in mm
-_LABEL_SHEETS = {
-    "A4": {"PIN": (38.1, 21.2, 5, 13, 4.75, 10.7, 2.5, 0, 14), "PUCK": (63.5, 38.1, 3, 7, 7.2, 15.15, 2.5, 0, 24)},
-    "LETTER": {
-        "PIN": (44.45, 12.7, 4, 20, 7.14, 12.7, 7.94, 0, 9.5),
-        "PUCK": (66.68, 25.4, 3, 10, 4.76, 12.7, 3.18, 0, 20),
-    },
-}
-_pin, _puck = (_LABEL_SHEETS.get(LABEL_PAGE_SIZE.upper(), _LABEL_SHEETS["A4"])[k] for k in ("PIN", "PUCK"))
+LABEL_STOCK = env("LABEL_STOCK", label_stocks.DEFAULT_PIN_STOCK.get(LABEL_PAGE_SIZE.upper(), "avery-l7651"))
+PUCK_LABEL_STOCK = env("PUCK_LABEL_STOCK", label_stocks.DEFAULT_PUCK_STOCK.get(LABEL_PAGE_SIZE.upper(), "avery-l7160"))
+_pin = label_stocks.stock(LABEL_STOCK, "LABEL_STOCK")[1:]
+_puck = label_stocks.stock(PUCK_LABEL_STOCK, "PUCK_LABEL_STOCK")[1:]
+_puck_symbol = label_stocks.PUCK_DATAMATRIX_MM.get(PUCK_LABEL_STOCK.strip().lower(), min(_puck[:2]) * 0.6)
 PIN_LABEL_WIDTH_MM = envfloat("PIN_LABEL_WIDTH_MM", _pin[0])
 PIN_LABEL_HEIGHT_MM = envfloat("PIN_LABEL_HEIGHT_MM", _pin[1])
 PIN_LABEL_COLUMNS = envint("PIN_LABEL_COLUMNS", _pin[2])
@@ -89,7 +87,7 @@ PIN_LABEL_MARGIN_LEFT_MM = envfloat("PIN_LABEL_MARGIN_LEFT_MM", _pin[4])
 PIN_LABEL_MARGIN_TOP_MM = envfloat("PIN_LABEL_MARGIN_TOP_MM", _pin[5])
 PIN_LABEL_GAP_X_MM = envfloat("PIN_LABEL_GAP_X_MM", _pin[6])
 PIN_LABEL_GAP_Y_MM = envfloat("PIN_LABEL_GAP_Y_MM", _pin[7])
-PIN_DATAMATRIX_MM = envfloat("PIN_DATAMATRIX_MM", _pin[8])
+PIN_DATAMATRIX_MM = envfloat("PIN_DATAMATRIX_MM", label_stocks.PIN_DATAMATRIX_MM)
 PIN_LABEL_SHOW_NAME = envbool("PIN_LABEL_SHOW_NAME", True)
 PUCK_LABEL_WIDTH_MM = envfloat("PUCK_LABEL_WIDTH_MM", _puck[0])
 PUCK_LABEL_HEIGHT_MM = envfloat("PUCK_LABEL_HEIGHT_MM", _puck[1])
@@ -99,7 +97,7 @@ PUCK_LABEL_MARGIN_LEFT_MM = envfloat("PUCK_LABEL_MARGIN_LEFT_MM", _puck[4])
 PUCK_LABEL_MARGIN_TOP_MM = envfloat("PUCK_LABEL_MARGIN_TOP_MM", _puck[5])
 PUCK_LABEL_GAP_X_MM = envfloat("PUCK_LABEL_GAP_X_MM", _puck[6])
 PUCK_LABEL_GAP_Y_MM = envfloat("PUCK_LABEL_GAP_Y_MM", _puck[7])
-PUCK_DATAMATRIX_MM = envfloat("PUCK_DATAMATRIX_MM", _puck[8])
+PUCK_DATAMATRIX_MM = envfloat("PUCK_DATAMATRIX_MM", _puck_symbol)
 # Puck codes are printed as a DataMatrix on the puck: 20 characters still fit a small 18×18 symbol.
 PUCK_CODE_PATTERN = env("PUCK_CODE_PATTERN", r"^[A-Z0-9-]{1,20}$")
 # Location codes are printed on sheets for the scan station ("LOC-STORES"); the field holds 40.

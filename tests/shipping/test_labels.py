@@ -5,9 +5,12 @@ The PDFs are rasterised with pdftoppm and read with pdftotext (poppler-utils, in
 the codes are read back with the project's own decoder, ``lims.barcodes.decode.decode_pil``.
 """
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,6 +41,9 @@ pytestmark = [
 # The lowest resolution at which every symbol reads, with margin: 14 mm pin symbols decode at 72 dpi already;
 # 150 dpi leaves room for the 9.5 mm symbols of the Letter layout (2.7 pixels a module at 100 dpi is too few).
 DPI = 150
+# Pin symbols are sized for a pin cap (5.3 mm, 6.4 mm with the quiet zone): read back as a 300 dpi printer puts
+# them on paper.
+PIN_DPI = 300
 KINDS = ("dewars", "pucks", "pins")
 
 
@@ -58,7 +64,9 @@ def rasterise(pdf: bytes, dpi: int = DPI, gray: bool = True) -> list[Image.Image
 
 def codes_on(pdf: bytes, dpi: int = DPI) -> list[str]:
     """Every DataMatrix code read from the rasterised pages, once per page it is on."""
-    return [code.text for page in rasterise(pdf, dpi) for code in decode_pil(page, fallback_budget_ms=0)]
+    # A page holds many codes: read at full size too (the decoder's quick pass settles a photo of one code).
+    pages_ = rasterise(pdf, dpi)
+    return [code.text for page in pages_ for code in decode_pil(page, fallback_budget_ms=0, expected=2)]
 
 
 def text_of(pdf: bytes) -> str:
@@ -277,7 +285,7 @@ def test_pin_labels_of_a_shipment_read_back_and_list_the_pin_without_code(member
 
     response = get_labels(member, labelled, "pins")
 
-    found = codes_on(response.content)
+    found = codes_on(response.content, PIN_DPI)
     expected = [s.pin_code for s in samples if s.pin_code]
     assert len(expected) == 15
     assert sorted(found) == sorted(expected)
@@ -294,7 +302,7 @@ def test_pin_labels_of_one_puck(member, labelled):
 
     response = get_labels(member, labelled, "pins", container=puck.pk)
 
-    assert sorted(codes_on(response.content)) == sorted(s.pin_code for s in puck.samples.all())
+    assert sorted(codes_on(response.content, PIN_DPI)) == sorted(s.pin_code for s in puck.samples.all())
     assert "no pin code" not in text_of(response.content)
 
 
@@ -307,7 +315,7 @@ def test_pin_labels_of_one_dewar_on_the_page(client, member, labelled):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'inline; filename="lab-lab-d2-pin-labels.pdf"'
     expected = [s.pin_code for c in dewars[1].containers.all() for s in c.samples.all()]
-    assert sorted(codes_on(response.content)) == sorted(expected)
+    assert sorted(codes_on(response.content, PIN_DPI)) == sorted(expected)
 
 
 def test_a_full_shipment_sheet_of_256_pins_reads_back(member, proposal):
@@ -319,7 +327,7 @@ def test_a_full_shipment_sheet_of_256_pins_reads_back(member, proposal):
 
     pdf = labels.shipment_labels(shipment, "pins", {}).content
 
-    found = codes_on(pdf)
+    found = codes_on(pdf, PIN_DPI)
     assert len(found) == 256
     assert set(found) == {f"FS{n:08d}" for n in range(256)}
     assert pages(pdf) == 4  # 65 a page on Avery L7651
@@ -334,7 +342,7 @@ def test_the_layout_settings_decide_how_many_labels_a_page_holds(labelled):
     with override_settings(PIN_LABEL_COLUMNS=2, PIN_LABEL_ROWS=3):
         pdf = labels.shipment_labels(labelled, "pins", {}).content
     assert pages(pdf) == 3  # 15 labels, 6 a page
-    assert len(codes_on(pdf)) == 15
+    assert len(codes_on(pdf, PIN_DPI)) == 15
 
     with override_settings(PUCK_LABEL_COLUMNS=1, PUCK_LABEL_ROWS=1):
         assert pages(labels.shipment_labels(labelled, "pucks", {}).content) == 4
@@ -380,6 +388,41 @@ def test_the_letter_default_for_pins_avery_5167_fits_and_reads_back(labelled):
     assert len(set(codes_on(pdf))) == 15
 
 
+def test_the_default_pin_symbol_fits_a_pin_cap_and_reads_back_at_300_dpi(labelled, settings):
+    """A SPINE/UniPuck cap's base holds about a 6.4 mm square: the symbol with its quiet zone stays within it."""
+    from lims.label_stocks import PIN_CAP_SQUARE_MM
+    from shipping.pdf.layout import QUIET_ZONE
+
+    assert settings.PIN_DATAMATRIX_MM * (1 + QUIET_ZONE) <= PIN_CAP_SQUARE_MM
+    pdf = labels.shipment_labels(labelled, "pins", {}).content
+    assert len(set(codes_on(pdf, 300))) == 15
+
+
+def _settings_with(**env) -> dict:
+    """The label settings a fresh process computes from these environment variables."""
+    script = (
+        "import json, django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'lims.settings'; django.setup();"
+        "from django.conf import settings as s;"
+        "print(json.dumps({k: getattr(s, k) for k in dir(s) if 'LABEL' in k or 'DATAMATRIX' in k}))"
+    )
+    environment = {k: v for k, v in os.environ.items() if "LABEL" not in k and "DATAMATRIX" not in k} | env
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1]}
+    return json.loads(done.stdout)
+
+
+def test_named_label_stocks_set_the_sheet_and_single_settings_still_override():
+    letter = _settings_with(LABEL_PAGE_SIZE="Letter")
+    assert (letter["LABEL_STOCK"], letter["PIN_LABEL_COLUMNS"], letter["PIN_LABEL_ROWS"]) == ("avery-5167", 4, 20)
+    assert (letter["PUCK_LABEL_STOCK"], letter["PUCK_LABEL_WIDTH_MM"]) == ("avery-5160", 66.68)
+    puck_stock = _settings_with(PUCK_LABEL_STOCK="avery-l7160", LABEL_STOCK="avery-l7651", PIN_LABEL_ROWS="12")
+    assert (puck_stock["PIN_LABEL_WIDTH_MM"], puck_stock["PIN_LABEL_ROWS"]) == (38.1, 12)
+    assert (puck_stock["PUCK_LABEL_COLUMNS"], puck_stock["PUCK_DATAMATRIX_MM"]) == (3, 24)
+    unknown = _settings_with(LABEL_STOCK="avery-9999")
+    assert "LABEL_STOCK='avery-9999' is no label stock this LIMS knows: use one of avery-5160" in unknown["error"]
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -388,7 +431,7 @@ def test_the_letter_default_for_pins_avery_5167_fits_and_reads_back(labelled):
         ({"PIN_LABEL_MARGIN_TOP_MM": 25}, "taller than the A4 page (297.0 mm); change PIN_LABEL_ROWS"),
         ({"PIN_DATAMATRIX_MM": 20}, "PIN_DATAMATRIX_MM is 20 mm: with its quiet zone (24.0 mm) it does not fit"),
         ({"PIN_DATAMATRIX_MM": 3}, "smaller than 5 mm"),
-        ({"PIN_LABEL_WIDTH_MM": 20, "PIN_LABEL_HEIGHT_MM": 17}, "leave no room for the code in clear"),
+        ({"PIN_LABEL_WIDTH_MM": 20, "PIN_LABEL_HEIGHT_MM": 17, "PIN_DATAMATRIX_MM": 14}, "leave no room for the code"),
         ({"PUCK_LABEL_GAP_X_MM": -1}, "PUCK_LABEL_GAP_X_MM cannot be negative"),
         ({"PIN_LABEL_ROWS": 0}, "PIN_LABEL_ROWS must be more than 0"),
         ({"PIN_LABEL_WIDTH_MM": "wide"}, "PIN_LABEL_WIDTH_MM must be a number, not 'wide'"),
