@@ -89,10 +89,19 @@ def _render_changer(request, beamline: Beamline, form: AssignForm | None = None,
             slots=slots,
             initial={"slot": int(chosen)} if chosen.isdigit() else None,
         )
+    refused = ""
+    if form is not None and form.is_bound and form.errors and not form.wants_position_only:
+        # A refusal: the messages stay beside their fields, the scans are cleared (the next code scanned must
+        # not be glued onto the refused one) and the next scan goes to the puck, as for a new assignment.
+        refused = " → ".join(v for v in (form.data.get("puck", "").strip(), form.data.get("position", "").strip()) if v)
+        form.data = form.data.copy()
+        for name in ("puck", "position", "slot"):
+            form.data[name] = ""
     if form is not None:
-        # The scanner types where the focus is: the field to fill (or to correct) next.
-        wrong_position = form.errors.get("position") and not form.errors.get("puck")
-        form.fields["position" if wrong_position else "puck"].widget.attrs["autofocus"] = True
+        # The scanner types where the focus is: the position after a puck alone, else the puck.
+        form.fields["position" if form.is_bound and form.wants_position_only else "puck"].widget.attrs["autofocus"] = (
+            True
+        )
     placed = request.GET.get("placed", "")
     return render(
         request,
@@ -103,6 +112,7 @@ def _render_changer(request, beamline: Beamline, form: AssignForm | None = None,
             "filled": sum(1 for s in slots if s["container"]),
             "can_assign": can_assign,
             "form": form,
+            "refused": refused,
             "placed": int(placed) if placed.isdigit() else None,
         },
         status=status,

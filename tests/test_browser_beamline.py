@@ -71,3 +71,43 @@ def test_scan_a_puck_into_the_changer_then_read_the_journey(chromium, live_serve
     expect(page.locator("#journey-assignments")).to_contain_text("Into MX-3:07")
     expect(page.get_by_role("heading", name="Data collections")).to_be_visible()
     screenshot(page, "sample-journey")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_after_a_refusal_the_scans_clear_and_the_next_puck_goes_to_the_puck_field(chromium, live_server):  # noqa: F811
+    """A refused position (the changer has no position 99) leaves both fields empty with the focus on the puck,
+    so the next scans (a puck, then a position) make a clean assignment, not "UP0001MX-3:99"."""
+    from playwright.sync_api import expect
+
+    proposal = f.ProposalFactory(code="mx", number="2346")
+    shipment = f.at_facility(f.shipment_tree(proposal=proposal, name="Bob-1", samples=2))
+    Container.objects.filter(shipment=shipment).update(barcode="UP0002")
+    f.BeamlineFactory(
+        name="MX-3", sample_changer_model="ISARA", puck_positions=29, accepted_container_types=["unipuck"]
+    )
+    f.UserFactory(username="blstaff", groups=[FacilityRole.BEAMLINE_STAFF])
+
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill("blstaff")
+    page.get_by_label("Password").fill(f.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/beamlines/MX-3/")
+
+    for code in ("UP0002", "MX-3:99"):
+        page.keyboard.type(code)
+        page.keyboard.press("Enter")
+    expect(page.locator("#position-errors")).to_be_visible()
+    expect(page.locator("#assign-feedback")).to_contain_text("Not done: UP0002 → MX-3:99")
+    expect(page.locator("#id_puck")).to_have_value("")
+    expect(page.locator("#id_position")).to_have_value("")
+    expect(page.locator("#id_puck")).to_be_focused()
+    screenshot(page, "changer-refused")
+
+    for code in ("UP0002", "MX-3:09"):
+        page.keyboard.type(code)
+        page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("UP0002 is in MX-3:09.")
+    assert Container.objects.get(barcode="UP0002").changer_position == 9
