@@ -7,6 +7,7 @@ so the page and a handheld scanner obey the same rules. Kept apart from ``views.
 the stores pages have their own URL prefix and audience.
 """
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,6 +35,7 @@ def scan_station(request):
         "decodeUrl": reverse("api:barcode-decode"),
         "actions": ACTIONS,
         "recentLimit": RECENT_SCANS,
+        "timeZone": settings.TIME_ZONE,
     }
     return render(
         request,

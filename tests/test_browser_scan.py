@@ -6,6 +6,7 @@ Drives Debian's Chromium through Playwright, as tests/test_browser.py does (its 
 """
 
 import pytest
+from django.utils import timezone
 
 from lims.choices import FacilityRole
 from shipping.choices import DewarStatus, LocationKind
@@ -26,6 +27,8 @@ def test_scan_a_dewar_in_then_to_a_beamline(chromium, live_server):  # noqa: F81
     shipment = f.shipment_tree(proposal=proposal, user=alice, name="Scan-1")
     shipment_send(shipment=shipment, user=alice)
     dewar = shipment.dewars.get()
+    session = f.SessionFactory(proposal=proposal)
+    Dewar.objects.filter(pk=dewar.pk).update(session=session)
     f.LocationFactory(name="Stores", kind=LocationKind.STORES, barcode="LOC-STORES")
     f.LocationFactory(name="Beamline MX-3", kind=LocationKind.BEAMLINE, barcode="LOC-MX-3")
     f.UserFactory(username="stores", groups=["stores"])
@@ -50,12 +53,19 @@ def test_scan_a_dewar_in_then_to_a_beamline(chromium, live_server):  # noqa: F81
     expect(page.locator("#card-shipment")).to_have_text("Scan-1")
     expect(page.locator("#next-action")).to_have_text("Receive (Enter)")
     expect(scan_input).to_be_focused()
+    # Times as everywhere else: the facility's zone, "2026-12-06 14:05".
+    expect(page.locator("#card-session")).to_contain_text(f"{timezone.localtime(session.start):%Y-%m-%d %H:%M}")
 
     # Enter confirms.
     page.keyboard.press("Enter")
     expect(feedback).to_contain_text(f"{dewar.barcode} received at Stores")
     expect(feedback).to_have_attribute("data-state", "ok")
     expect(page.locator("#card-location")).to_have_text("Stores")
+    # Just arrived: nothing is offered on Enter (least of all Dispatch); it waits for a location.
+    expect(page.locator("#next-action")).to_be_hidden()
+    page.keyboard.press("Enter")
+    expect(page.locator("#dispatch-form")).to_be_hidden()
+    expect(page.locator("#recent-scans li").first).to_contain_text(f"{timezone.localtime():%H:}")
 
     # A click elsewhere does not lose the scanner's focus.
     page.locator("h1").click()
@@ -73,6 +83,10 @@ def test_scan_a_dewar_in_then_to_a_beamline(chromium, live_server):  # noqa: F81
     page.keyboard.press("Enter")
     expect(feedback).to_have_attribute("data-state", "unknown")
     expect(feedback).to_contain_text("No dewar has the barcode DS999999")
+    # ... and the dewar scanned before is disarmed: Enter does not open Dispatch for it.
+    expect(page.locator("#scan-card")).to_be_hidden()
+    page.keyboard.press("Enter")
+    expect(page.locator("#dispatch-form")).to_be_hidden()
     screenshot(page, "scan-station")
 
     # The recent scans come back from the server after a reload.

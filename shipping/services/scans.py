@@ -111,13 +111,23 @@ def resolve_location(raw: str) -> Location | None:
 def next_action(dewar: Dewar, location: Location | None = None) -> str | None:
     """The likely next step for a dewar, given the location scanned with it (if any).
 
-    On its way here (or registered, or lost and found) → receive; at the facility with a location → move,
-    without one → dispatch (stores scan a dewar alone when it goes home); on its way home → return.
+    On its way here (or registered, or lost and found) → receive; at the facility with a location → move;
+    without one → dispatch once it has been used (at a beamline, a puck of it in a sample changer, or its
+    mail-in work done: stores scan a dewar alone when it goes home), nothing for a dewar that has only just
+    arrived (it waits for a location: Enter must never send a full dewar home); on its way home → return.
     """
     if dewar.status in (DewarStatus.REGISTERED, DewarStatus.IN_TRANSIT_TO_FACILITY, DewarStatus.LOST):
         return "receive"
     if dewar.status in AT_FACILITY:
-        return "move" if location is not None else "dispatch"
+        if location is not None:
+            return "move"
+        used = (
+            dewar.status == DewarStatus.AT_BEAMLINE
+            or dewar.shipment.mailin_completed_at is not None
+            or dewar.events.filter(status=DewarStatus.AT_BEAMLINE).exists()
+            or dewar.containers.filter(history__beamline__isnull=False).exists()  # a puck was in a changer
+        )
+        return "dispatch" if used else None
     if dewar.status == DewarStatus.IN_TRANSIT_TO_USER:
         return "return"
     return None

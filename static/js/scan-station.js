@@ -103,8 +103,13 @@
   function text(id, value) {
     $(id).textContent = value === null || value === undefined || value === "" ? "—" : value;
   }
+  // Times as the rest of the site writes them: the facility's time zone, "2026-12-06 14:05".
+  const clock = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: config.timeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+  const timeOnly = new Intl.DateTimeFormat("sv-SE", { timeZone: config.timeZone, hour: "2-digit", minute: "2-digit" });
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "";
+    return iso ? clock.format(new Date(iso)) : "";
   }
   function showCard(dewar, nextAction, nextLabel) {
     current = { dewar: dewar, nextAction: nextAction };
@@ -129,6 +134,13 @@
     nextButton.textContent = nextAction ? nextLabel + " (Enter)" : "";
     hideSubforms();
   }
+  function disarm() {
+    current = null;
+    card.hidden = true;
+    nextButton.hidden = true;
+    nextButton.dataset.action = "";
+    hideSubforms();
+  }
   function hideSubforms() {
     dispatchForm.hidden = true;
     reasonForm.hidden = true;
@@ -146,7 +158,7 @@
       link.href = event.dewar_url;
       link.textContent = event.dewar_barcode;
       link.className = "mono";
-      li.append(new Date(event.at).toLocaleTimeString() + " ", link,
+      li.append(timeOnly.format(new Date(event.at)) + " ", link,
         " " + event.status_display + (event.location ? " · " + event.location.name : "") +
         (event.note ? " · " + event.note : ""));
       li.dataset.kind = event.kind;
@@ -182,7 +194,9 @@
       }
       await submit({ barcode: current.dewar.barcode, location: data.location.barcode });
     } else if (status === 404 || status === 400) {
-      say("unknown", data.detail || "Unknown code " + code + ".");
+      // An unknown code disarms the dewar scanned before: Enter must not then act on it.
+      disarm();
+      say("unknown", (data.detail || "Unknown code " + code + ".") + " Scan a dewar.");
     } else {
       say("refused", data.detail || "The scan failed (" + status + ").");
     }

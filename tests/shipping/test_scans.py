@@ -4,7 +4,7 @@ import pytest
 
 from shipping.choices import DewarEventKind, DewarStatus, ShipmentStatus
 from shipping.models import Dewar, DewarEvent
-from shipping.services import dewar_incident, dewar_receive, shipment_send
+from shipping.services import dewar_incident, dewar_move, dewar_receive, shipment_send
 from shipping.services.scans import next_action
 from tests.conftest import api_as
 
@@ -45,7 +45,7 @@ def test_a_dewar_in_transit_is_received_by_default(scanner, dewar, stores_locati
     assert body["dewar"]["proposal"]["name"] == "mx2345"
     assert body["event"]["status"] == DewarStatus.AT_FACILITY
     assert "received" in body["message"]
-    assert body["next_action"] == "dispatch"
+    assert body["next_action"] is None  # just arrived: Enter offers nothing, least of all to send it home
 
 
 def test_a_dewar_in_transit_is_received_into_the_scanned_location(scanner, dewar, stores_location, beamline_location):
@@ -198,9 +198,13 @@ def test_what_scanners_add_is_normalised(scanner, dewar, stores_location, sent_a
 
 def test_next_action_follows_the_status(dewar, stores, stores_location, beamline_location):
     assert next_action(dewar) == "receive"
-    moved = dewar_receive(dewar=dewar, user=stores).dewar
-    assert next_action(moved, beamline_location) == "move"
-    assert next_action(moved) == "dispatch"
+    arrived = dewar_receive(dewar=dewar, user=stores).dewar
+    assert next_action(arrived, beamline_location) == "move"
+    assert next_action(arrived) is None  # never dispatch a dewar that has only just arrived
+    at_beamline = dewar_move(dewar=arrived, user=stores, location=beamline_location).dewar
+    assert next_action(at_beamline) == "dispatch"
+    back = dewar_move(dewar=at_beamline, user=stores, location=stores_location).dewar
+    assert next_action(back) == "dispatch"  # it has been used: alone at the stores, it goes home
 
 
 def test_lookup_tells_a_dewar_from_a_location_and_writes_nothing(scanner, dewar, stores_location):
