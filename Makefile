@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench bench-data install sysdeps-run sysdeps-test lint format migrate demo ci worker beat clean
+.PHONY: run test bench bench-data install sysdeps-run sysdeps-test lint format migrate demo demo-reset ci worker beat clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ migrate: install sysdeps-run
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-run: demo
+# Rebuild the demo from scratch: every row deleted (the schema kept), then the demo loaded again.
+demo-reset: migrate
+	$(BIN)/python manage.py flush --noinput
+	$(BIN)/python manage.py load_demo
+
+# `make run RESET=1` rebuilds the demo first.
+run: $(if $(RESET),demo-reset,demo)
 	@echo "Serving on http://$(HOST):$(PORT)/  (API: /api/v1/docs/, admin: /admin/)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

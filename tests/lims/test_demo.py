@@ -37,6 +37,24 @@ def test_demo_loads_the_facility_and_one_shipment_and_is_idempotent(capsys):
     assert all(barcode in out for barcode in Dewar.objects.filter(shipment=shipment).values_list("barcode", flat=True))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_prints_the_logins_last_and_writes_its_emails_to_files(capsys, settings, tmp_path):
+    """`make run` on a fresh machine: the console backend would print the demo's e-mails after the logins."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+
+    call_command("load_demo")
+
+    out = capsys.readouterr().out
+    assert "Subject:" not in out
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[0].startswith("The demo's e-mails (")
+    assert lines[1].startswith("Demo logins")
+    assert lines[-1].startswith("API token for MX-3")
+    mails = list(tmp_path.iterdir())
+    assert mails and "Subject:" in mails[0].read_text()
+
+
 def test_demo_has_a_session_running_now_on_mx3_and_a_working_beamline_token(capsys):
     from django.utils import timezone
     from rest_framework.test import APIClient

@@ -13,6 +13,7 @@ The demo token's key is fixed and published (fixtures/demo.json): demo data only
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from lims.choices import FacilityRole
@@ -75,8 +77,34 @@ class Command(BaseCommand):
         parser.add_argument("--fixture", default=str(DEFAULT_FIXTURE))
         parser.add_argument("--quiet-logins", action="store_true", help="Do not print the demo logins.")
 
-    @transaction.atomic
     def handle(self, *args, fixture, quiet_logins, **options):
+        # The e-mails the demo's events send (a dewar arrives, a report is ready) go to files, and the task
+        # logs are quiet, so that the logins are the last thing printed. Celery's eager tasks run on commit:
+        # inside these overrides.
+        mail = Path(settings.EMAIL_FILE_PATH)
+        before = set(mail.glob("*")) if mail.is_dir() else set()
+        quiet = [logging.getLogger(name) for name in ("celery", "kombu", "shipping", "samples", "lims")]
+        levels = [logger.level for logger in quiet]
+        try:
+            for logger in quiet:  # kombu warns that an in-process broker has no host name
+                logger.setLevel(logging.ERROR if logger.name == "kombu" else logging.WARNING)
+            # A demo never mails anyone nor floods the console; a test's in-memory outbox is left as it is.
+            backend = settings.EMAIL_BACKEND
+            if backend.endswith((".console.EmailBackend", ".smtp.EmailBackend")):
+                backend = "django.core.mail.backends.filebased.EmailBackend"
+            with override_settings(EMAIL_BACKEND=backend):
+                data = self._load(fixture)
+        finally:
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
+        written = len(set(mail.glob("*")) - before) if mail.is_dir() else 0
+        if written:
+            self.stdout.write(f"The demo's e-mails ({written}) were written to {mail}/, not sent.")
+        if not quiet_logins:
+            self._print_logins(data)
+
+    @transaction.atomic
+    def _load(self, fixture) -> dict:
         data = json.loads(Path(fixture).read_text())
         for role in FacilityRole.values:
             Group.objects.get_or_create(name=role)
@@ -91,8 +119,7 @@ class Command(BaseCommand):
         self._data(users, beamlines, proposals)
         # The mail-in client's shipment, at the facility with the operator's work done: to complete and report.
         self._mailin(users, proposals, locations)
-        if not quiet_logins:
-            self._print_logins(data)
+        return data
 
     def _users(self, data) -> dict:
         User = get_user_model()
