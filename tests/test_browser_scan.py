@@ -39,6 +39,7 @@ def test_scan_a_dewar_in_then_to_a_beamline(chromium, live_server):  # noqa: F81
     page.get_by_label("User name").fill("stores")
     page.get_by_label("Password").fill(f.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.locator("#nav-facility summary").click()  # the facility's pages are grouped in the top bar
     page.get_by_role("link", name="Scan station").click()
 
     scan_input = page.locator("#scan-input")
