@@ -38,3 +38,36 @@ def test_the_staff_navigation_fits_one_row_at_1024_px_and_its_groups_open(chromi
     page.locator("#nav-account summary").click()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("User name")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_wide_table_is_reachable_and_scrolls_by_keyboard(chromium, live_server):  # noqa: F811
+    """On a narrow screen the shipment's sample table scrolls sideways: Tab reaches it, the arrows scroll it."""
+    from playwright.sync_api import expect
+
+    from samples.models import Sample
+
+    proposal = f.ProposalFactory(code="mx", number="2347")
+    alice = f.UserFactory(username="alice")
+    f.ProposalMemberFactory(proposal=proposal, user=alice)
+    shipment = f.shipment_tree(proposal=proposal, user=alice, name="Wide-1", samples=2)
+    Sample.objects.filter(container__shipment=shipment).update(
+        smiles="C" * 120, comments="A long comment that makes the row wide " * 3
+    )
+    page = chromium.new_page(viewport={"width": 700, "height": 800})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(f.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/shipments/{shipment.pk}/")
+
+    wide = page.locator(".table-wrap[tabindex='0']").first
+    expect(wide).to_have_attribute("role", "region")
+    wide.focus()
+    expect(wide).to_be_focused()
+    before = wide.evaluate("el => el.scrollLeft")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    assert wide.evaluate("el => el.scrollLeft") > before

@@ -52,6 +52,7 @@ def test_scan_a_dewar_in_then_to_a_beamline(chromium, live_server):  # noqa: F81
     expect(page.locator("#card-barcode")).to_have_text(dewar.barcode)
     expect(page.locator("#card-proposal")).to_contain_text("mx2345")
     expect(page.locator("#card-shipment")).to_have_text("Scan-1")
+    expect(page.locator("#card-safety")).to_have_text("Green")  # the label, as everywhere else
     expect(page.locator("#next-action")).to_have_text("Receive (Enter)")
     expect(scan_input).to_be_focused()
     # Times as everywhere else: the facility's zone, "2026-12-06 14:05".

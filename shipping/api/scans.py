@@ -65,6 +65,7 @@ class DewarCardSerializer(serializers.ModelSerializer):
     proposal = serializers.SerializerMethodField()
     owner = serializers.SerializerMethodField()
     safety_level = serializers.CharField(source="shipment.safety_level", read_only=True)
+    safety_level_display = serializers.CharField(source="shipment.get_safety_level_display", read_only=True)
     session = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -82,6 +83,7 @@ class DewarCardSerializer(serializers.ModelSerializer):
             "proposal",
             "owner",
             "safety_level",
+            "safety_level_display",
             "session",
             "url",
         ]

@@ -121,7 +121,7 @@
     text("card-proposal", dewar.proposal.name + (dewar.proposal.title ? " · " + dewar.proposal.title : ""));
     text("card-shipment", dewar.shipment.name);
     text("card-owner", dewar.owner);
-    text("card-safety", dewar.safety_level);
+    text("card-safety", dewar.safety_level_display || dewar.safety_level);
     $("card-safety").dataset.level = dewar.safety_level;
     text("card-delivery", dewar.delivery_location && dewar.delivery_location.name);
     text("card-location", dewar.location && dewar.location.name);
