@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from lims.models import Beamline
 from lims.selectors import proposal_visible_to, session_visible_to
 from samples.selectors import protein_visible_to, sample_visible_to
+from samples.templatetags.data_words import powers_of_ten
 
 from .actions import collection_change_log
 from .catalogue import COLUMNS, FLAG_NAMES, META_PREFIX, PAGE_SIZES, CatalogueQuery, catalogue_page, meta_value
@@ -262,6 +263,8 @@ def _described(collection: DataCollection) -> list[tuple[str, object]]:
         value = getattr(collection, name)
         if name in ("start_time", "end_time"):
             value = _when(value) or None
+        elif name == "flux" and value is not None:
+            value = powers_of_ten(value)  # 3.2 × 10¹², as people read a flux
         elif isinstance(value, float):
             value = _num(value)
         rows.append((field.verbose_name[:1].upper() + field.verbose_name[1:], None if value in ("", None) else value))

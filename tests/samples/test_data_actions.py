@@ -303,6 +303,27 @@ def test_the_change_log_partial_shows_who_what_and_the_changes(member, mine):
     html = render_to_string(
         "samples/data/actions/_change_log.html", {"change_log": actions.collection_change_log(mine[0])}
     )
-    assert "Flagged bad" in html and "Tagged best" in html and "flags: 0 → 8" in html
+    assert "Flagged bad" in html and "Tagged best" in html and "flag Bad set" in html and "tag best added" in html
     assert member.get_full_name() in html
     assert "No changes" in render_to_string("samples/data/actions/_change_log.html", {"change_log": []})
+
+
+def test_the_collection_page_tells_the_change_log_in_words_and_the_flux_as_a_power_of_ten(member, mine):
+    DataCollection.objects.filter(pk=mine[0].pk).update(flux=3.2e12)
+    actions.collections_tag(user=member, collections=[mine[0]], tag="ligand-soak")
+    actions.collections_flag(user=member, collections=[mine[0]], flag=Flag.BAD)
+    actions.collections_flag(user=member, collections=[mine[0]], flag=Flag.BAD, on=False)
+    actions.collection_comment(user=member, collection=mine[0], comments="Best so far")
+
+    page = client_of(member).get(reverse("data:collection", args=[mine[0].pk])).content.decode()
+
+    log = page.split('id="change-log"')[1]
+    for words in (
+        "tag ligand-soak added",
+        "flag Bad set",
+        "flag Bad cleared",
+        "comments set to &quot;Best so far&quot;",
+    ):
+        assert words in log, words
+    assert "[]" not in log and "→" not in log
+    assert "3.2 × 10¹²" in page.split('id="collection-facts"')[1]
