@@ -39,6 +39,17 @@ def chromium():
             connections.close_all()
 
 
+def sign_in(chromium, live_server, username: str, *, width: int = 1280, height: int = 900):  # noqa: F811
+    """A new page of ``chromium`` at that size, signed in as ``username`` (password ``f.PASSWORD``)."""
+    page = chromium.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(f.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
 def screenshot(page, name: str) -> None:
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:

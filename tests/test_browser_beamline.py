@@ -10,7 +10,7 @@ import pytest
 from lims.choices import FacilityRole
 from samples.models import Container
 from tests import factories as f
-from tests.test_browser import chromium, screenshot  # noqa: F401 (the fixture)
+from tests.test_browser import chromium, screenshot, sign_in  # noqa: F401 (the fixture)
 
 
 @pytest.mark.browser
@@ -88,12 +88,7 @@ def test_after_a_refusal_the_scans_clear_and_the_next_puck_goes_to_the_puck_fiel
     )
     f.UserFactory(username="blstaff", groups=[FacilityRole.BEAMLINE_STAFF])
 
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill("blstaff")
-    page.get_by_label("Password").fill(f.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(chromium, live_server, "blstaff")
     page.goto(f"{live_server.url}/beamlines/MX-3/")
 
     for code in ("UP0002", "MX-3:99"):

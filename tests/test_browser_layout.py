@@ -4,7 +4,7 @@ import pytest
 
 from lims.choices import FacilityRole
 from tests import factories as f
-from tests.test_browser import chromium, screenshot  # noqa: F401 (the fixture)
+from tests.test_browser import chromium, screenshot, sign_in  # noqa: F401 (the fixture)
 
 
 @pytest.mark.browser
@@ -15,12 +15,7 @@ def test_the_staff_navigation_fits_one_row_at_1024_px_and_its_groups_open(chromi
     f.UserFactory(username="everyone", first_name="Maximilian", last_name="Oppenheimer-Schwarz",
                   groups=[FacilityRole.ADMIN, FacilityRole.STORES, FacilityRole.BEAMLINE_STAFF,
                           FacilityRole.MAILIN_OPERATOR])  # fmt: skip
-    page = chromium.new_page(viewport={"width": 1024, "height": 768})
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill("everyone")
-    page.get_by_label("Password").fill(f.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(chromium, live_server, "everyone", width=1024, height=768)
 
     screenshot(page, "nav-1024")
     items = page.locator(".topnav > *")
@@ -55,12 +50,7 @@ def test_a_wide_table_is_reachable_and_scrolls_by_keyboard(chromium, live_server
     Sample.objects.filter(container__shipment=shipment).update(
         smiles="C" * 120, comments="A long comment that makes the row wide " * 3
     )
-    page = chromium.new_page(viewport={"width": 700, "height": 800})
-    page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("User name").fill("alice")
-    page.get_by_label("Password").fill(f.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(chromium, live_server, "alice", width=700, height=800)
     page.goto(f"{live_server.url}/shipments/{shipment.pk}/")
 
     wide = page.locator(".table-wrap[tabindex='0']").first

@@ -17,9 +17,9 @@ from django.core.exceptions import ValidationError  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils.dateparse import parse_datetime  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
 
 from tests import factories as f  # noqa: E402
+from tests.samples.test_nxmx import bearer, loaded  # noqa: E402, F401, F811 (a helper and the fixture)
 
 from . import nxmx_files as nf  # noqa: E402
 
@@ -153,24 +153,6 @@ def test_a_data_link_outside_the_data_root_is_not_followed(tmp_path, settings, v
 # ------------------------------------------------------------------------------------------ every route in
 
 
-@pytest.fixture
-def loaded(received, isara, beamline_staff):
-    from samples.services import container_assign
-
-    puck = received.containers.get()
-    container_assign(container=puck, beamline=isara, position=3, user=beamline_staff)
-    sample = puck.samples.order_by("position").first()
-    sample.pin_code = "PX00000042"
-    sample.save(update_fields=["pin_code"])
-    return sample
-
-
-def bearer(key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-    return client
-
-
 def test_the_vds_and_its_links_count_the_images_once_when_read(tmp_path, settings):
     settings.DATA_ROOT = tmp_path
     master = nf.eiger_rotation(tmp_path)
@@ -180,7 +162,7 @@ def test_the_vds_and_its_links_count_the_images_once_when_read(tmp_path, setting
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", ["command", "api-path", "upload"])
-def test_the_vds_and_its_links_count_the_images_once_by_every_route(tmp_path, settings, loaded, isara, route):
+def test_the_vds_and_its_links_count_the_images_once_by_every_route(tmp_path, settings, loaded, isara, route):  # noqa: F811
     from samples.data.models import DataCollection
 
     settings.DATA_ROOT = tmp_path
