@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from samples.data.choices import CollectionStatus, ExperimentType
+from samples.data.choices import CollectionStatus, ExperimentType, Flag
 from samples.data.models import ScreeningResult
 from samples.models import Sample
 from tests import factories as f
@@ -80,3 +80,27 @@ def test_filter_sort_page_and_open_a_collection(chromium, live_server):  # noqa:
     expect(page.locator("#collection-sample")).to_contain_text(s1.name)
     expect(page.locator("#screenings")).to_contain_text("EDNA")
     screenshot(page, "collection")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_resolution_flags_and_tags_are_in_view_at_1280_px(chromium, live_server):  # noqa: F811
+    """The columns people look for first need no sideways scrolling on a 1280 px screen."""
+    from tests.test_browser import sign_in
+
+    proposal = f.ProposalFactory(code="mx", number="2348")
+    alice = f.UserFactory(username="alice")
+    f.ProposalMemberFactory(proposal=proposal, user=alice)
+    shipment = f.shipment_tree(proposal=proposal, user=alice, samples=1, name="Alice-2")
+    sample = Sample.objects.get(container__shipment=shipment)
+    group = f.collection_group(proposal=proposal, beamline=f.BeamlineFactory(name="MX-3"), sample=sample)
+    collection = f.collection(group, best_resolution=1.25, file_template="a_rather_long_file_template_####.cbf")
+    collection.flags = Flag.BAD
+    collection.save(update_fields=["flags"])
+
+    page = sign_in(chromium, live_server, "alice", width=1280, height=900)
+    page.goto(f"{live_server.url}/data/")
+    table = page.locator("#catalogue-table")
+    for column in ("best_resolution", "flags", "tags"):
+        box = table.locator(f'th[data-key="{column}"]').bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1280, (column, box)

@@ -74,6 +74,9 @@ COLUMNS: dict[str, Column] = {
         Column("protein", "Protein", "protein__acronym"),
         Column("experiment_type", "Type", "experiment_type", nullable=False),
         Column("status", "Status", "status", nullable=False),
+        Column("best_resolution", "Best res. (Å)", "best_resolution", "number", numeric=True),
+        Column("flags", "Flags", "flags", "number", nullable=False),
+        Column("tags", "Tags"),
         Column("directory", "Directory", "directory", nullable=False),
         Column("file_template", "File template", "file_template", nullable=False),
         Column("number_of_images", "Images", "number_of_images", "number", nullable=False, numeric=True),
@@ -85,9 +88,6 @@ COLUMNS: dict[str, Column] = {
         Column("transmission", "Transmission (%)", "transmission", "number", numeric=True),
         Column("flux", "Flux (ph/s)", "flux", "number", numeric=True),
         Column("detector", "Detector", "detector", nullable=False),
-        Column("best_resolution", "Best res. (Å)", "best_resolution", "number", numeric=True),
-        Column("flags", "Flags", "flags", "number", nullable=False),
-        Column("tags", "Tags"),
         Column("comments", "Comments", "comments", nullable=False),
     )
 }
@@ -99,11 +99,12 @@ DEFAULT_COLUMNS = (
     "protein",
     "experiment_type",
     "status",
-    "file_template",
-    "number_of_images",
+    # What people look for first, in view at 1280 px: the resolution, the flags and the tags.
     "best_resolution",
     "flags",
     "tags",
+    "number_of_images",
+    "file_template",
 )
 FLAG_NAMES = {flag.name.lower(): flag for flag in Flag}
 SCALAR_FILTERS = ("proposal", "session", "beamline", "sample", "protein")
