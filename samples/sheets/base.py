@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -152,6 +153,17 @@ MAX_SCANNED_ROWS = 20 * MAX_ROWS
 MAX_XLSX_MEMBERS = 500
 MAX_XLSX_UNPACKED = 50 * 1024 * 1024
 MAX_XLSX_RATIO = 100  # per member, for members above 1 MB unpacked
+
+
+def _text(value) -> str:
+    """A cell as text: Excel turns "0012" into 12 and "10" into 10.0, so integral numbers lose the ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value).replace("\u00a0", " ").strip()
 
 
 def _norm(text: str) -> str:

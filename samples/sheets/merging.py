@@ -323,6 +323,8 @@ def _check_visits(
     """The proposal, visit and shipment a row names (SynchWeb's Diamond sheet) must be this shipment's: checked,
     never ignored. A visit is the proposal's n-th session by start (as Diamond numbers them: cm28170-3); a
     dewar without a session gets the visit's."""
+    if not any(row.checks for dewar in dewars for row in dewar.rows):
+        return  # the sheet names no proposal, visit or shipment (all but SynchWeb's Diamond sheet)
     proposal = shipment.proposal
     sessions = list(Session.objects.filter(proposal=proposal).order_by("start", "id"))
     names: set[str] = set()

@@ -3,7 +3,6 @@ and converted, every problem kept with its line and column."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from .base import (
     SheetProblem,
     _container_type,
     _norm,
+    _text,
 )
 from .profiles import (
     CELL,
@@ -40,17 +40,6 @@ from .profiles import (
     is_comment,
     shape_layout,
 )
-
-
-def _text(value) -> str:
-    """A cell as text: Excel turns "0012" into 12 and "10" into 10.0, so integral numbers lose the ".0"."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return str(value).replace("\u00a0", " ").strip()
 
 
 def _number(value) -> float | None:

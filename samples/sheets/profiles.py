@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .base import _BY_KEY, _HEADER_KEYS, COLUMNS, SheetProblem, _container_type, _norm
+from .base import _BY_KEY, _HEADER_KEYS, COLUMNS, SheetProblem, _container_type, _norm, _text
 
 # Keys a format's columns fill besides the sample's own fields (see parsing.py for what each does).
 CHECKED_KEYS = ("proposal_code", "proposal_number", "visit_number", "shipping_name")
@@ -31,14 +31,6 @@ CELL = "cell"  # the six cell values in one column ("a, b, c, α, β, γ", or fe
 COMMENT_MARKS = ("#", ";", "!")
 HEADER_SEARCH_ROWS = 10  # a header further down than this is not looked for
 MIN_HEADER_MATCHES = 3
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _is_number(value) -> bool:
