@@ -29,6 +29,7 @@ from lims.selectors import beamline_visible_to, session_visible_to
 
 from . import selectors
 from .beamline_forms import TYPE_LABELS, AssignForm
+from .data.plots import session_collections
 from .models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Sample
 from .services import container_assign, container_unassign, session_unload
 
@@ -206,6 +207,7 @@ def session_detail(request, pk: int):
         "samples/beamline/session_detail.html",
         {
             "session": session,
+            "data": session_collections(session, request.user),
             "pucks": pucks,
             "over": over,
             "can_unload": not over and rules.may_fill_changer(request.user, session.beamline_id),

@@ -225,10 +225,14 @@ def location_labels(request):
 @login_required
 def dewar_page(request, pk: int):
     """One dewar: its card (where it is, where it goes, couriers with tracking links) and its timeline."""
+    from .route import dewar_route
     from .selectors import dewar_detail
 
     dewar = get_object_or_404(dewar_detail(request.user), pk=pk)
-    return render(request, "shipping/dewar_detail.html", {"dewar": dewar, "events": dewar.events.all()})
+    events = dewar.events.all()
+    return render(
+        request, "shipping/dewar_detail.html", {"dewar": dewar, "events": events, "route": dewar_route(events)}
+    )
 
 
 @login_required

@@ -93,8 +93,19 @@ def test_resolution_flags_and_tags_are_in_view_at_1280_px(chromium, live_server)
     f.ProposalMemberFactory(proposal=proposal, user=alice)
     shipment = f.shipment_tree(proposal=proposal, user=alice, samples=1, name="Alice-2")
     sample = Sample.objects.get(container__shipment=shipment)
-    group = f.collection_group(proposal=proposal, beamline=f.BeamlineFactory(name="MX-3"), sample=sample)
-    collection = f.collection(group, best_resolution=1.25, file_template="a_rather_long_file_template_####.cbf")
+    group = f.collection_group(
+        proposal=proposal,
+        beamline=f.BeamlineFactory(name="MX-3"),
+        sample=sample,
+        experiment_type=ExperimentType.SCREENING,  # the longest type: "Screening (characterisation)"
+    )
+    collection = f.collection(
+        group,
+        best_resolution=1.25,
+        file_template="a_rather_long_file_template_####.cbf",
+        thumbnail_path="gone/thumb.png",
+        tags=["ligand-soak"],
+    )
     collection.flags = Flag.BAD
     collection.save(update_fields=["flags"])
 
@@ -104,3 +115,5 @@ def test_resolution_flags_and_tags_are_in_view_at_1280_px(chromium, live_server)
     for column in ("best_resolution", "flags", "tags"):
         box = table.locator(f'th[data-key="{column}"]').bounding_box()
         assert box is not None and box["x"] + box["width"] <= 1280, (column, box)
+    pill = table.locator("td .pill", has_text="ligand-soak").bounding_box()
+    assert pill is not None and pill["x"] + pill["width"] <= 1280, pill

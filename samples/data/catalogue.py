@@ -65,6 +65,7 @@ class Column:
 COLUMNS: dict[str, Column] = {
     c.key: c
     for c in (
+        Column("thumbnail", "Picture"),
         Column("start_time", "Start", "start_time", "time", nullable=False),
         Column("end_time", "End", "end_time", "time"),
         Column("proposal", "Proposal", Concat("proposal__code", "proposal__number"), nullable=False),
@@ -92,17 +93,19 @@ COLUMNS: dict[str, Column] = {
     )
 }
 DEFAULT_COLUMNS = (
+    "thumbnail",
     "start_time",
-    "proposal",
-    "beamline",
     "sample",
     "protein",
     "experiment_type",
     "status",
-    # What people look for first, in view at 1280 px: the resolution, the flags and the tags.
+    # What people look for first, in view at 1280 px: the resolution, the flags and the tags (a user's
+    # proposal and beamline, the same on most rows, come after them).
     "best_resolution",
     "flags",
     "tags",
+    "proposal",
+    "beamline",
     "number_of_images",
     "file_template",
 )

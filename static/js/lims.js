@@ -27,3 +27,13 @@ function markScrollingTables() {
 }
 markScrollingTables();
 window.addEventListener("resize", markScrollingTables);
+
+// A thumbnail whose file has gone from the data root: hide it rather than show a broken picture.
+document.addEventListener(
+  "error",
+  function (event) {
+    const target = event.target;
+    if (target instanceof HTMLImageElement && target.classList.contains("thumb")) target.hidden = true;
+  },
+  true,
+);

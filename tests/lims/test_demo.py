@@ -258,3 +258,23 @@ def test_demo_mailin_walkthrough_operator_completes_and_carol_downloads_the_repo
         other = Client()
         other.force_login(users.get(username=name))
         assert other.get(url).status_code == 404
+
+
+def test_the_demo_collections_have_pictures_to_show(settings, tmp_path):
+    """The catalogue, the collection page and the mail-in report show thumbnails and snapshots: the demo draws
+    small stand-ins, real PNG and JPEG files under the data root."""
+    from PIL import Image
+
+    from samples.data.models import DataCollection
+    from samples.data.views import data_file
+
+    settings.DATA_ROOT = str(tmp_path)
+    call_command("load_demo", quiet_logins=True)
+    collections = list(DataCollection.objects.all())
+    assert collections
+    for dc in collections:
+        for path, kind in ((dc.thumbnail_path, "PNG"), (dc.snapshot_path, "JPEG")):
+            found = data_file(path)
+            assert found is not None, path
+            with Image.open(found) as image:
+                assert image.format == kind and min(image.size) >= 200

@@ -25,28 +25,23 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from lims.choices import FacilityRole
+from lims.management.demo_data import DEMO_PREFIX, DemoData
 from lims.models import ApiToken, Beamline, LabContact, Proposal, Session
 from lims.services import lab_contact_create, proposal_member_add
 from lims.tokens import api_token_create, hash_key
 from samples.data import actions
-from samples.data.choices import CollectionStatus, ExperimentType, Flag, Shell
-from samples.data.ingest import search_text
+from samples.data.choices import ExperimentType, Flag
 from samples.data.models import (
     DataCollection,
     DataCollectionGroup,
-    ProcessingResult,
-    ProcessingShell,
-    ScreeningResult,
-    ScreeningStrategy,
 )
 from samples.models import Protein, Sample
 from shipping.choices import DewarStatus
-from shipping.models import Dewar, Location, Shipment
+from shipping.models import Dewar, DewarEvent, Location, Shipment
 from shipping.services import dewar_receive, shipment_create, shipment_send
 
 DEFAULT_FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 # The demo's groups and collections carry this prefix in their (pipeline) external id: made once.
-DEMO_PREFIX = "demo-"
 MAILIN_SHIPMENT = "KRAS-mailin-1"
 # The mail-in demo's pins: request fields, the operator's state, reason and notes, what results they have.
 MAILIN_SAMPLES = [
@@ -368,6 +363,13 @@ class Command(BaseCommand):
         shipment_send(shipment=shipment, user=carol)
         for dewar in shipment.dewars.order_by("id"):
             dewar_receive(dewar=dewar, user=stores_user, location=location)
+        # As it happened: sent five days ago, in stores two days later (the dewar's route shows the legs).
+        # The events are append-only for people; the demo sets its own clock once, here.
+        sent, arrived = timezone.now() - dt.timedelta(days=5), timezone.now() - dt.timedelta(days=3, hours=2)
+        Shipment.objects.filter(pk=shipment.pk).update(sent_at=sent)
+        events = DewarEvent.objects.filter(dewar__shipment=shipment)
+        events.filter(status=DewarStatus.IN_TRANSIT_TO_FACILITY).update(at=sent)
+        events.filter(status=DewarStatus.AT_FACILITY).update(at=arrived)
         pins = list(Sample.objects.filter(container__shipment=shipment).select_related("protein").order_by("position"))
         session = (
             Session.objects.filter(proposal=proposal, end__lt=timezone.now()).order_by("-start").first()
@@ -395,11 +397,16 @@ class Command(BaseCommand):
                     DataCollectionGroup.objects.filter(pk=dc.group_id).update(sample=sample)
                 continue
             screening = data.group(ExperimentType.SCREENING, sample)
-            shot = data.collection(screening, name=sample.name, run=1, images=2, h5=False)
-            data.screening(shot, resolution=1.9 if results != "failed" else 9.0, ok=results != "failed")
+            ok = results != "failed"
+            shot = data.collection(
+                screening, name=sample.name, run=1, images=2, h5=False, diffracts_to=1.9 if ok else None
+            )
+            data.screening(shot, resolution=1.9 if ok else 9.0, ok=ok)
             if results == "sad":
                 sad = data.group(ExperimentType.SAD, sample)
-                dc = data.collection(sad, name=f"{sample.name}_se", run=2, images=3600, h5=True, wavelength=0.9792)
+                dc = data.collection(
+                    sad, name=f"{sample.name}_se", run=2, images=3600, h5=True, wavelength=0.9792, diffracts_to=2.05
+                )
                 data.processing(dc, high=2.05, programs=("autoPROC",))
 
     def _print_logins(self, data) -> None:
@@ -437,266 +444,6 @@ def _past_session(proposal, beamline, *, days_ago: int, hours: int, local_contac
         local_contact=local_contact,
         comments="Demo: an earlier beamtime, with data to browse.",
     )
-
-
-def _write(path: Path, content: bytes) -> None:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-
-
-class DemoData:
-    """Collections of one past session, one after the other from its start, each with stand-in files
-    (a few bytes each: enough for the download cart, not images) under ``DATA_ROOT/demo/<proposal>/``."""
-
-    def __init__(self, session: Session):
-        self.session = session
-        self.clock = session.start + dt.timedelta(minutes=20)
-        self.serial = 0
-        self.root = Path(settings.DATA_ROOT) / "demo" / session.proposal.name / f"{session.start:%Y%m%d}"
-
-    def group(self, kind: str, sample: Sample | None) -> DataCollectionGroup:
-        self.serial += 1
-        return DataCollectionGroup.objects.create(
-            proposal=self.session.proposal,
-            beamline=self.session.beamline,
-            session=self.session,
-            sample=sample,
-            experiment_type=kind,
-            external_id=f"{DEMO_PREFIX}{self.session.proposal.name}-g{self.serial}",
-        )
-
-    def collection(
-        self, group, *, name: str, run: int, images: int, h5: bool, status=CollectionStatus.SUCCESSFUL, **fields
-    ) -> DataCollection:
-        """One sweep; CBF images ("name_run_####.cbf", one file each) or an Eiger master and its data files."""
-        sample = group.sample
-        directory = self.root / (sample.name if sample else name)
-        template = f"{name}_{run}_master.h5" if h5 else f"{name}_{run}_####.cbf"
-        if h5:
-            _write(directory / template, b"demo: stands in for an NXmx master file\n")
-            for n in range(1, max(1, -(-images // 1000)) + 1):
-                _write(directory / f"{name}_{run}_data_{n:06d}.h5", f"demo: data file {n}\n".encode())
-        else:
-            for n in range(1, images + 1):
-                _write(directory / f"{name}_{run}_{n:04d}.cbf", f"demo: image {n}\n".encode())
-        exposure = fields.pop("exposure_time", 0.01 if h5 else 0.1)
-        start = self.clock
-        end = start + dt.timedelta(seconds=images * exposure + 20)
-        self.clock = end + dt.timedelta(minutes=4)
-        self.serial += 1
-        protein = sample.protein if sample else fields.pop("protein", None)
-        values = {
-            "wavelength": 0.9763,
-            "exposure_time": exposure,
-            "oscillation_start": 0.0,
-            "oscillation_range": 0.1 if h5 else 1.0,
-            "detector_distance": 250.0,
-            "resolution": 1.5,
-            "transmission": 20.0 if h5 else 5.0,
-            "beam_size_x": 50.0,
-            "beam_size_y": 20.0,
-            "flux": 3.2e12,
-            "detector": "EIGER2 X 16M" if h5 else "PILATUS 6M",
-            "beam_centre_x": 2070.5,
-            "beam_centre_y": 2180.2,
-            "metadata": {
-                "ring_current": round(198.5 + (self.serial % 7) * 0.2, 1),
-                "undulator_gap": round(6.40 + (self.serial % 5) * 0.03, 2),
-                "cryo_temperature": 100,
-            },
-            **fields,
-        }
-        return DataCollection.objects.create(
-            group=group,
-            proposal_id=group.proposal_id,
-            beamline_id=group.beamline_id,
-            session_id=group.session_id,
-            sample=sample,
-            protein=protein,
-            experiment_type=group.experiment_type,
-            external_id=f"{DEMO_PREFIX}{self.session.proposal.name}-dc{self.serial}",
-            status=status,
-            start_time=start,
-            end_time=end,
-            directory=str(directory),
-            file_template=template,
-            first_image=1,
-            number_of_images=images,
-            search_text=search_text(
-                sample_name=sample.name if sample else "",
-                protein_acronym=protein.acronym if protein else "",
-                directory=str(directory),
-                file_template=template,
-            ),
-            **values,
-        )
-
-    def screening(self, collection, *, resolution: float, ok: bool = True) -> None:
-        result = ScreeningResult.objects.create(
-            data_collection=collection,
-            program="EDNA",
-            indexing_success=ok,
-            space_group="P212121" if ok else "",
-            **(dict(zip(CELL, (54.2, 61.8, 88.1, 90, 90, 90), strict=True)) if ok else {}),
-            mosaicity=0.12 if ok else None,
-            estimated_resolution=resolution,
-            spots_found=1450 if ok else 35,
-            ranking=round(1 / resolution, 3) if ok else None,
-            comments="" if ok else "Indexing failed: too few spots (ice?).",
-        )
-        if ok:
-            ScreeningStrategy.objects.bulk_create(
-                [
-                    ScreeningStrategy(
-                        screening=result,
-                        phi_start=0,
-                        phi_end=180,
-                        oscillation=0.1,
-                        exposure_time=0.01,
-                        completeness=99.6,
-                        multiplicity=6.8,
-                        resolution=resolution,
-                    ),
-                    ScreeningStrategy(
-                        screening=result,
-                        phi_start=30,
-                        phi_end=120,
-                        oscillation=0.2,
-                        exposure_time=0.02,
-                        completeness=95.1,
-                        multiplicity=3.4,
-                        resolution=round(resolution + 0.2, 2),
-                    ),
-                ]
-            )
-        _best(collection, resolution if ok else None)
-
-    def processing(self, collection, *, high: float, programs=("autoPROC", "xia2-dials")) -> None:
-        for k, program in enumerate(programs):
-            result = ProcessingResult.objects.create(
-                data_collection=collection,
-                program=program,
-                space_group="P212121",
-                **dict(zip(CELL, (54.21, 61.83, 88.07, 90, 90, 90), strict=True)),
-            )
-            top = round(high + 0.05 * k, 2)
-            ProcessingShell.objects.bulk_create(
-                [
-                    ProcessingShell(
-                        processing=result,
-                        shell=Shell.OVERALL,
-                        resolution_low=44.1,
-                        resolution_high=top,
-                        completeness=99.7,
-                        multiplicity=6.6,
-                        i_sigma=13.8,
-                        r_merge=0.071,
-                        cc_half=0.998,
-                    ),
-                    ProcessingShell(
-                        processing=result,
-                        shell=Shell.INNER,
-                        resolution_low=44.1,
-                        resolution_high=round(top * 2.7, 2),
-                        completeness=99.4,
-                        multiplicity=6.2,
-                        i_sigma=42.5,
-                        r_merge=0.031,
-                        cc_half=0.999,
-                    ),
-                    ProcessingShell(
-                        processing=result,
-                        shell=Shell.OUTER,
-                        resolution_low=round(top + 0.03, 2),
-                        resolution_high=top,
-                        completeness=98.2,
-                        multiplicity=6.4,
-                        i_sigma=1.7,
-                        r_merge=0.88,
-                        cc_half=0.58,
-                    ),
-                ]
-            )
-        _best(collection, high)
-
-    def mx2345(self, samples: list[Sample]) -> dict:
-        """About 25 collections: a screening of ten pins, data sets on seven, a SAD pair, a mesh, calibration."""
-        made = {"screenings": [], "datasets": [], "sad": [], "failed": [], "calibration": []}
-        thaumatin = self.group(ExperimentType.OTHER, None)
-        for run, flag_name in ((1, "alignment"), (2, "calibration")):
-            made["calibration"].append(
-                self.collection(thaumatin, name=f"thau_{flag_name}", run=run, images=4, h5=False)
-            )
-        chosen = samples[:5] + samples[20:25]
-        for i, sample in enumerate(chosen):
-            screening = self.group(ExperimentType.SCREENING, sample)
-            shot = self.collection(screening, name=sample.name, run=1, images=4, h5=False)
-            ok = i != 9
-            self.screening(shot, resolution=round(1.55 + 0.15 * i, 2), ok=ok)
-            (made["screenings"] if ok else made["failed"]).append(shot)
-            if i >= 7:
-                continue
-            data_set = self.group(ExperimentType.OSC, sample)
-            sweeps = 2 if i in (0, 1, 3) else 1
-            for run in range(1, sweeps + 1):
-                aborted = i == 5
-                images = 640 if aborted else 1800
-                dc = self.collection(
-                    data_set,
-                    name=sample.name,
-                    run=run + 1,
-                    images=images,
-                    h5=True,
-                    status=CollectionStatus.ABORTED if aborted else CollectionStatus.SUCCESSFUL,
-                    oscillation_start=90.0 * (run - 1),
-                    comments="Aborted: the crystal moved out of the beam." if aborted else "",
-                )
-                if not aborted:
-                    self.processing(dc, high=round(1.6 + 0.1 * i + 0.05 * (run - 1), 2))
-                made["datasets" if not aborted else "failed"].append(dc)
-        if len(chosen) > 2:
-            sad = self.group(ExperimentType.SAD, chosen[2])
-            for run in (1, 2):
-                dc = self.collection(sad, name=f"{chosen[2].name}_se", run=run, images=3600, h5=True, wavelength=0.9792)
-                self.processing(dc, high=2.1, programs=("autoPROC",))
-                made["sad"].append(dc)
-        if len(chosen) > 8:
-            mesh = self.group(ExperimentType.MESH, chosen[8])
-            made["failed"].append(
-                self.collection(
-                    mesh,
-                    name=f"{chosen[8].name}_mesh",
-                    run=1,
-                    images=20,
-                    h5=False,
-                    status=CollectionStatus.FAILED,
-                    comments="Detector armed late: no images after 20.",
-                )
-            )
-        return made
-
-    def in1001(self, protein: Protein) -> dict:
-        """A mail-in fragment screen: screenings then data sets of soaked crystals (no pins registered)."""
-        made = {"fragments": []}
-        for k in range(1, 3):
-            screening = self.group(ExperimentType.SCREENING, None)
-            shot = self.collection(screening, name=f"kras_f{k:03d}", run=1, images=2, h5=False, protein=protein)
-            self.screening(shot, resolution=1.8 + 0.1 * k)
-            data_set = self.group(ExperimentType.OSC, None)
-            dc = self.collection(data_set, name=f"kras_f{k:03d}", run=2, images=1800, h5=True, protein=protein)
-            self.processing(dc, high=1.7 + 0.1 * k, programs=("fast_dp",))
-            made["fragments"].append(dc)
-        return made
-
-
-CELL = ("cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")
-
-
-def _best(collection: DataCollection, resolution: float | None) -> None:
-    if resolution is not None and (collection.best_resolution is None or resolution < collection.best_resolution):
-        collection.best_resolution = resolution
-        DataCollection.objects.filter(pk=collection.pk).update(best_resolution=resolution)
 
 
 def _afterwards(user, made: dict) -> None:
