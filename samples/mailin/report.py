@@ -1,4 +1,5 @@
-"""The result report of a mail-in shipment as PDF: cover, summary of every sample, one section per sample.
+"""The result report of a mail-in shipment as PDF: cover, summary of every sample, one section per sample
+(its tables, then the charts of its processing shells and its pictures: ``report_charts``).
 
     render_report(shipment) -> bytes
 
@@ -11,8 +12,9 @@ industrial client is for its proposal's members only.
 
 from __future__ import annotations
 
+import itertools
+import re
 from io import BytesIO
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -22,7 +24,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from samples.choices import MailinState
 from samples.data.choices import Shell
@@ -30,12 +33,16 @@ from samples.data.models import DataCollection, ProcessingResult, ScreeningResul
 from samples.models import Sample
 from shipping.choices import DewarStatus
 from shipping.models import Shipment
-from shipping.pdf.common import BOLD, FONT, font_for, numbered_canvas
+from shipping.pdf.common import BOLD, FONT, ellipsize, font_for, numbered_canvas
 
 from . import selectors
+from .report_charts import sample_pictures, shell_charts
 
 MARGIN = 15 * mm
+WIDTH = 180 * mm  # of every table and chart: A4's text width (Letter's is 6 mm more)
 SIZE = 8
+PADDING = 3  # points, left and right of a table cell's text
+FRAME_PADDING = 6  # points: reportlab's frame pads its content, which then starts at MARGIN like the footer
 RULE = colors.Color(0.75, 0.75, 0.75)
 HEAD_BACKGROUND = colors.Color(0.92, 0.92, 0.95)
 STATE_COLOURS = {
@@ -44,14 +51,24 @@ STATE_COLOURS = {
     MailinState.FAILED: colors.Color(1, 0.88, 0.88),
     MailinState.SKIPPED: colors.Color(0.94, 0.94, 0.94),
 }
-THUMBNAIL_WIDTH = 60 * mm
 ARRIVED = {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE}
 
 TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=18, leading=22, spaceAfter=6 * mm)
 HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=12, leading=15, spaceBefore=5 * mm, spaceAfter=2 * mm)
-SUBHEADING = ParagraphStyle("sub", fontName=BOLD, fontSize=9, leading=11, spaceBefore=2 * mm, spaceAfter=1 * mm)
+SUBHEADING = ParagraphStyle(
+    "sub", fontName=BOLD, fontSize=9, leading=11, spaceBefore=2.5 * mm, spaceAfter=1 * mm, keepWithNext=1
+)
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=11.5)
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=SIZE, leading=10)
+SMALL_BOLD = ParagraphStyle("small-bold", parent=SMALL, fontName=BOLD)
+COMMENTS = ParagraphStyle("comments", parent=SMALL, spaceBefore=1.5 * mm)
+CAPTION = ParagraphStyle("caption", parent=SMALL, fontSize=7, leading=9, textColor=colors.Color(0.35, 0.35, 0.35))
+SHELLS_NOTE = (
+    "The processing programs report three shells: inner (lowest resolution), overall and outer (highest); "
+    "under each group of bars, its resolution range in Å."
+)
+# Where a word too long for its column (a file template, a sample name) may break: after these characters.
+BREAK_AFTER = re.compile(r"(?<=[/_\-.:])")
 
 
 def load_shipment(shipment_or_pk) -> Shipment:
@@ -87,10 +104,11 @@ def _when(value) -> str:
 
 
 def _cell(result) -> str:
+    """The unit cell on two lines, lengths then angles: six figures do not fit a column's width on one."""
     values = (result.cell_a, result.cell_b, result.cell_c, result.cell_alpha, result.cell_beta, result.cell_gamma)
     if any(v is None for v in values):
         return "—"
-    return "{:.1f} {:.1f} {:.1f} / {:.0f} {:.0f} {:.0f}".format(*values)
+    return "{:.1f} {:.1f} {:.1f}\n{:g} {:g} {:g}".format(*values)
 
 
 def request_text(sample: Sample) -> str:
@@ -136,31 +154,74 @@ class SampleResults:
             outcome_text(sample),
             _f(self.best_resolution, unit=" Å"),
             source.space_group or "—" if source else "—",
-            _cell(source).replace(" / ", "\n") if source else "—",
+            _cell(source) if source else "—",
             _f(screening.mosaicity if screening else None, "{:.2f}", "°"),
             _f(overall.completeness if overall else None, "{:.1f}", " %"),
             _f(overall.i_sigma if overall else None, "{:.1f}"),
         ]
 
 
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
-    text = escape(text).replace("\n", "<br/>")
-    if font_for(text, style.fontName) != style.fontName:
-        style = ParagraphStyle(style.name + "-u", parent=style, fontName=font_for(text, style.fontName))
-    return Paragraph(text, style)
+def _breakable(text: str, font: str, size: float, width: float) -> str:
+    """``text`` with a line break inside each word wider than ``width``, after a "/", "_", "-", "." or ":"
+    where one fits: reportlab breaks lines at spaces only, and would cut "…_master.h5" anywhere (it still
+    does, for a piece with no such character that is wider than the column)."""
+    lines = []
+    for line in text.split("\n"):
+        words = []
+        for word in line.split(" "):
+            if stringWidth(word, font, size) > width:
+                pieces, word = BREAK_AFTER.split(word), ""
+                for piece in pieces:
+                    if word and stringWidth(word + piece, font, size) > width:
+                        words.append(word + "\n")
+                        word = ""
+                    word += piece
+            words.append(word)
+        lines.append(" ".join(words).replace("\n ", "\n"))
+    return "\n".join(lines)
 
 
-def _table(rows: list[list], widths_mm: tuple, *, head: bool = True, extra=()) -> Table:
-    table = Table(rows, colWidths=[w * mm for w in widths_mm], repeatRows=1 if head else 0, hAlign="LEFT")
+def _markup(text: str, font: str) -> str:
+    """``text`` escaped for a paragraph, its letters that ``font`` lacks ("σ", "λ", "Ł") in the Unicode
+    stand-in only: a whole "I/σ" in DejaVu would stand out among Helvetica headers."""
+    parts = []
+    for face, chars in itertools.groupby(text, key=lambda char: font_for(char, font)):
+        run = escape("".join(chars))
+        parts.append(run if face == font else f'<font face="{face}">{run}</font>')
+    return "".join(parts).replace("\n", "<br/>")
+
+
+def _para(text: str, style: ParagraphStyle, width: float | None = None) -> Paragraph:
+    """``text`` as a paragraph in ``style``; with ``width``, long words break after their separators to fit it."""
+    if width is not None:
+        text = _breakable(text, style.fontName, style.fontSize, width)
+    return Paragraph(_markup(text, style.fontName), style)
+
+
+def _table(rows: list[list], widths_mm: tuple, *, head: bool = True, bold_columns=(), extra=()) -> Table:
+    """A ruled table whose every text wraps inside its column: strings become paragraphs of the column's
+    width (bold in the head row and in ``bold_columns``), so nothing runs into the next cell."""
+    widths = [w * mm for w in widths_mm]
+    cells = [
+        [
+            _para(value, SMALL_BOLD if (head and r == 0) or c in bold_columns else SMALL, widths[c] - 2 * PADDING)
+            if isinstance(value, str)
+            else value
+            for c, value in enumerate(row)
+        ]
+        for r, row in enumerate(rows)
+    ]
+    table = Table(cells, colWidths=widths, repeatRows=1 if head else 0, hAlign="LEFT")
     commands = [
-        ("FONT", (0, 0), (-1, -1), FONT, SIZE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("GRID", (0, 0), (-1, -1), 0.25, RULE),
+        ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     if head:
-        commands += [("FONT", (0, 0), (-1, 0), BOLD, SIZE), ("BACKGROUND", (0, 0), (-1, 0), HEAD_BACKGROUND)]
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_BACKGROUND))
     table.setStyle(TableStyle(commands + list(extra)))
     return table
 
@@ -186,25 +247,6 @@ def _contact(card) -> str:
     return f"{card.name}, {card.lab_name}\n{card.email} · {card.telephone}"
 
 
-def _thumbnail(dc: DataCollection):
-    """The collection's thumbnail as a flowable, when the file is under DATA_ROOT and readable."""
-    if not dc.thumbnail_path:
-        return None
-    root = Path(settings.DATA_ROOT).resolve()
-    path = Path(dc.thumbnail_path)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    try:
-        image = Image(str(path))
-        ratio = image.imageHeight / image.imageWidth if image.imageWidth else 1
-        image.drawWidth, image.drawHeight = THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * ratio
-        image.hAlign = "LEFT"
-        return image
-    except Exception:  # a broken image file must not stop the report
-        return None
-
-
 def _sample_section(results: SampleResults) -> list:
     sample = results.sample
     state_colour = STATE_COLOURS.get(sample.mailin_state)
@@ -215,8 +257,8 @@ def _sample_section(results: SampleResults) -> list:
         ],
         (22, 88, 30, 40),
         head=False,
-        extra=[("FONT", (0, 0), (0, -1), BOLD, SIZE), ("FONT", (2, 0), (2, -1), BOLD, SIZE)]
-        + ([("BACKGROUND", (1, 1), (1, 1), state_colour)] if state_colour else []),
+        bold_columns=(0, 2),
+        extra=[("BACKGROUND", (1, 1), (1, 1), state_colour)] if state_colour else [],
     )
     protein = sample.protein.acronym if sample.protein_id else ""
     story = [
@@ -230,7 +272,7 @@ def _sample_section(results: SampleResults) -> list:
         )
     ]
     if sample.mailin_comments:
-        story.append(_para(f"Client's comments: {sample.mailin_comments}", SMALL))
+        story.append(Paragraph(f"<b>Client's comments:</b> {_markup(sample.mailin_comments, FONT)}", COMMENTS))
     if results.screenings:
         story.append(_para("Screening", SUBHEADING))
         rows = [["Program", "Indexed", "Space group", "Cell (Å / °)", "Mosaicity", "Est. res.", "Spots", "Comments"]]
@@ -244,10 +286,10 @@ def _sample_section(results: SampleResults) -> list:
                     _f(s.mosaicity, unit="°"),
                     _f(s.estimated_resolution, unit=" Å"),
                     _f(s.spots_found, "{}"),
-                    _para(s.comments, SMALL) if s.comments else "",
+                    s.comments,
                 ]
             )
-        story.append(_table(rows, (18, 13, 19, 46, 16, 16, 12, 40)))
+        story.append(_table(rows, (24, 13, 17, 25, 15, 14, 13, 59)))
         strategies = [(s, st) for _, s in results.screenings for st in s.strategies.all()]
         if strategies:
             story.append(_para("Strategy", SUBHEADING))
@@ -274,7 +316,7 @@ def _sample_section(results: SampleResults) -> list:
                         _f(st.resolution, unit=" Å"),
                     ]
                 )
-            story.append(_table(rows, (22, 28, 24, 22, 26, 24, 24)))
+            story.append(_table(rows, (24, 28, 26, 24, 28, 25, 25)))
     if results.collections:
         story.append(_para("Collections", SUBHEADING))
         rows = [["Start", "Beamline", "Type", "Status", "Images", "λ (Å)", "Exposure", "Transm.", "Files"]]
@@ -289,10 +331,10 @@ def _sample_section(results: SampleResults) -> list:
                     _f(dc.wavelength, "{:.4f}"),
                     _f(dc.exposure_time, "{:g}", " s"),
                     _f(dc.transmission, "{:g}", " %"),
-                    _para(dc.file_template, SMALL),
+                    dc.file_template,
                 ]
             )
-        story.append(_table(rows, (24, 14, 18, 17, 13, 14, 15, 14, 51)))
+        story.append(_table(rows, (25, 17, 25, 16, 12, 13, 15, 14, 43)))
     if results.processings:
         story.append(_para("Processing", SUBHEADING))
         rows = [
@@ -329,11 +371,17 @@ def _sample_section(results: SampleResults) -> list:
                         _f(sh.cc_half, "{:.3f}"),
                     ]
                 )
-        story.append(_table(rows, (18, 17, 42, 13, 22, 15, 11, 11, 15, 14)))
-    thumbnails = [image for image in (_thumbnail(dc) for dc in results.collections) if image is not None]
-    if thumbnails:
-        story.append(_para("Thumbnail", SUBHEADING))
-        story.append(thumbnails[0])
+        story.append(_table(rows, (30, 17, 27, 16, 22, 15, 13, 12, 14, 14)))
+    charts = shell_charts(results.processings, WIDTH)
+    if charts is not None:
+        # One block: keepWithNext does not hold a heading to a KeepTogether.
+        story.append(
+            KeepTogether([_para("Statistics by resolution shell", SUBHEADING), _para(SHELLS_NOTE, CAPTION), charts])
+        )
+    pictures = sample_pictures(results.collections, WIDTH, CAPTION)
+    if pictures is not None:
+        story.append(_para("Images", SUBHEADING))
+        story.append(pictures)
     if sample.mailin_notes:
         story.append(_para("Operator notes", SUBHEADING))
         story.append(_para(sample.mailin_notes, BODY))
@@ -379,11 +427,11 @@ def _story(shipment: Shipment, samples: list[Sample]) -> list:
     rows = [["Sample", "Request", "Outcome", "Best res.", "Space group", "Cell (Å / °)", "Mosaic.", "Compl.", "I/σ"]]
     extra = []
     for index, r in enumerate(results, start=1):
-        rows.append([_para(text, SMALL) if i in (1, 2) else text for i, text in enumerate(r.summary_row())])
+        rows.append(r.summary_row())
         colour = STATE_COLOURS.get(r.sample.mailin_state)
         if colour:
             extra.append(("BACKGROUND", (2, index), (2, index), colour))
-    story.append(_table(rows, (27, 38, 30, 15, 16, 22, 12, 12, 9), extra=extra))
+    story.append(_table(rows, (30, 29, 30, 14, 17, 25, 13, 12, 10), extra=extra))
     for r in results:
         story += _sample_section(r)
     return story
@@ -398,7 +446,7 @@ def _numbered_canvas(footer: str, confidential: str):
         canvas.setFont(font_for(confidential, BOLD), 7)
         canvas.drawCentredString(width / 2, height - 9 * mm, confidential)
         canvas.setFont(font_for(footer, FONT), 7)
-        canvas.drawString(MARGIN, 8 * mm, footer)
+        canvas.drawString(MARGIN, 8 * mm, ellipsize(footer, font_for(footer, FONT), 7, width - 2 * MARGIN - 25 * mm))
         canvas.drawRightString(width - MARGIN, 8 * mm, f"page {number} of {total}")
 
     return numbered_canvas(draw)
@@ -422,10 +470,10 @@ def render_report(shipment) -> bytes:
     document = SimpleDocTemplate(
         buffer,
         pagesize=pagesize,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
+        leftMargin=MARGIN - FRAME_PADDING,
+        rightMargin=MARGIN - FRAME_PADDING,
+        topMargin=MARGIN - FRAME_PADDING,
+        bottomMargin=MARGIN - FRAME_PADDING,
         title=title,
         author=settings.FACILITY_NAME,
         creator="MX LIMS",
