@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q ".[dev]"
 	touch $@
 
-install: $(STAMP)
+# The system packages first: a Python package is built against their headers.
+install: sysdeps-run $(STAMP)
 
 sysdeps-run:
 	@scripts/system-deps.sh run

@@ -232,6 +232,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "lims.logins.lockout_response"
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# The facility's identity provider (lims/identity/, docs/identity.md): OpenID Connect single sign-on and LDAP
+# logins, each off until its variables are set; local passwords keep working beside them.
+from lims.identity import ldap_settings, oidc_settings  # noqa: E402 (after the settings they extend)
+
+oidc_settings.configure(globals(), env)
+ldap_settings.configure(globals(), env)
 # Personal API tokens (POST /api/v1/auth/token/), stored hashed, expire after this many seconds.
 PERSONAL_TOKEN_TTL = envint("PERSONAL_TOKEN_TTL", 30 * 24 * 3600)
 
@@ -268,6 +274,10 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stale-notifications": {"task": "shipping.tasks.resend_stale_notifications", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The user office's feed of proposals, sessions and members (lims/user_office/, docs/user-office.md).
+from lims.user_office import settings as user_office_settings  # noqa: E402
+
+user_office_settings.configure(globals(), env)
 # A notification queued or sending this long past its due time shows as stuck on the staff dashboard.
 NOTIFICATION_STUCK_MINUTES = envint("NOTIFICATION_STUCK_MINUTES", 15)
 

@@ -2,9 +2,12 @@
 # Install the system packages the project needs, when missing: apt-get as root, otherwise a one-line
 # message naming the package. Usage: scripts/system-deps.sh run|test
 set -u
-want=("libdmtx0b:libdmtx.so.0" "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# libldap2-dev and libsasl2-dev: python-ldap (django-auth-ldap's) is built against them when installed.
+want=("libdmtx0b:libdmtx.so.0" "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+  "libldap2-dev:/usr/include/ldap.h" "libsasl2-dev:/usr/include/sasl/sasl.h")
 if [ "${1:-run}" = "test" ]; then
-  want+=("chromium:/usr/bin/chromium" "poppler-utils:/usr/bin/pdftoppm")
+  # slapd and ldap-utils: the LDAP login's tests start their own OpenLDAP server on a loopback port.
+  want+=("chromium:/usr/bin/chromium" "poppler-utils:/usr/bin/pdftoppm" "slapd:/usr/sbin/slapd" "ldap-utils:/usr/bin/ldapadd")
 fi
 
 missing=()
