@@ -1,410 +1,146 @@
 """Puck audit: a photo of a puck seen from above, read, placed on the puck's geometry, compared with the registration.
 
     puck_audit(*, container, user, image_bytes) -> PuckAudit   # the service: its .result is AuditResult.to_dict()
-    analyse(*, container, user, codes) -> AuditResult          # the same without decoding or writing
+    analyse(*, container, user, codes, unread=()) -> AuditResult   # the same without decoding or writing
+    read_puck(loaded, layout, registered, puck_barcode) -> Reading  # the decoding, position by position
 
-Geometry. Every position is a point at (radius, angle) from the puck's centre: ``radius`` as a fraction
-of the outer ring's radius, ``angle`` anticlockwise *seen from above* from the reference direction,
-which is the direction from the centre to the puck's key. Position 1 (and on a UniPuck position 6) lies
-on that direction:
+The geometry of the positions and the orientation of the photo (from the puck's own code, or by the ring
+search from the pin codes) are in ``samples.puck_geometry``; its public names are re-exported here.
 
-    SPINE     10 positions on one ring, 36° apart, 1..10 anticlockwise.
-    UniPuck   positions 1-5 on the inner ring (72° apart), 6-16 on the outer ring (360/11° apart),
-              both anticlockwise; the inner ring's radius is 0.471 of the outer's (0.371 and 0.788
-              of the puck's radius, the layout Diamond's puck barcode reader uses).
+Reading (``read_puck``). One zxing-cpp pass reads most codes of an ordinary photo. When it reads none at
+all the audit stops there: nothing places the puck, so there is nowhere to look, and searching the whole
+photo with pylibdmtx would cost the whole budget for nothing (an unreadable photo answers at once). When
+it reads too few to place the puck surely (confidence below "high": a frame from four or five codes can
+be wrong), the decoder's zxing-cpp variations of the whole photo look for more first. Once it is placed, every registered position whose code was not read (and where no other
+code was placed) is searched in a small region around where it should be (``decode_region``: zxing-cpp,
+then pylibdmtx), one after the other within AUDIT_DECODE_BUDGET_MS. Each position then has one of three
+outcomes, which the result keeps apart:
 
-The SPINE standard fixes ten positions on a circle; that they are numbered anticlockwise like the
-UniPuck's is this module's assumption (``HANDEDNESS``), to change here if a facility's baskets differ.
-
-Orientation: how the photo is turned, found in one of two ways.
-
-1. ``puck_code``: the puck's own DataMatrix (``Container.barcode``) is in the photo. Convention: it is
-   printed at the centre of the puck, upright when the key is at the top, i.e. the symbol's "up" (from
-   the corner of its L-shaped finder pattern along the L's vertical leg) points towards position 1.
-   zxing-cpp reports the symbol's corners in the symbol's own frame (top-left stays the symbol's
-   top-left however the photo is turned), so the centre and the rotation come from the corners.
-   The scale (ring radius in pixels) comes from the pin codes: the radius that places the most of them.
-2. ``ring_search``: no usable puck code. The centre and scale come from circles through the pin codes
-   (concentric circles on a UniPuck, see ``_centres``); the rotation is the one that puts the most
-   codes on positions. A puck looks the same turned by a step common to every ring holding a code:
-   a SPINE ring by 36°, a UniPuck with codes on one ring only by 72° or 360/11°. Then every such
-   step is tried and the one that puts the most *registered* codes at their registered positions
-   wins, so a SPINE puck loaded wholly one step round cannot be told from a right one without the
-   key. A UniPuck with codes on both rings has no such step (positions 1 and 6 both point at the key,
-   and 5 and 11 share no divisor): its layout alone fixes the rotation. ``confidence`` says which.
-
-With fewer than three pin codes and no puck code, nothing can be placed (``method`` "none"): the codes
-are reported as found but unplaced.
+    found     a code was read there;
+    missing   the region was searched to the end and holds no readable code: an empty hole, or a pin whose
+              code is covered, damaged or too blurred to read (the decoders cannot tell those apart);
+    unread    the time ran out before the region was searched to the end, or the puck could not be placed:
+              nothing is known about that position. The confidence is then at most "medium", and the
+              audit is not "ok".
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import random
+import statistics
+import time
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 
 from django.db import transaction
 
 from lims import audit as audit_log
 from lims.barcodes.codes import normalise as _normalise
-from lims.barcodes.decode import DecodeError, FoundCode, decode_image
+from lims.barcodes.decode import (
+    FoundCode,
+    LoadedImage,
+    decode_pil,
+    decode_region,
+    decode_variations,
+    load_upload,
+    merge,
+)
 from lims.choices import AuditAction
-from lims.errors import DomainError
 
-from .choices import ContainerType
+from .puck_geometry import (  # noqa: F401  (re-exported: the audit's public names)
+    FIT_SLACK_DEGREES,
+    HANDEDNESS,
+    INNER_RADIUS,
+    LAYOUTS,
+    TOLERANCE,
+    AuditUnsupported,
+    Frame,
+    Layout,
+    Orientation,
+    PuckPosition,
+    assign,
+    fit_concentric,
+    frame_from_puck_code,
+    layout_for,
+    orient,
+)
 
-# Time the decoder may spend looking for pins it has not found yet (a missing pin costs this much).
+# Time the decoder may spend, after its first pass, looking for pins it has not read yet.
 AUDIT_DECODE_BUDGET_MS = 600
+# pylibdmtx's time on one position: it searches an empty hole's region to the end in 30-130 ms.
+REGION_TIMEOUT_MS = 250
+# A position's region: this × the outer ring's radius on each side of where it should be (a cap and the
+# frame's error; the neighbouring positions are 0.55 away).
+REGION_HALF = 0.35
+CONFIDENCE_WITH_UNREAD = "medium"  # the most an audit with unread positions can claim
 
-HANDEDNESS = 1  # +1: positions numbered anticlockwise seen from above
-TOLERANCE = 0.2  # a code further than this (× outer ring radius) from every position is unplaced
-RING_TOLERANCE = 0.1  # a code this close (× outer ring radius) to a ring's circle is on that ring
-MAX_TRIPLES = 600  # circles through three codes tried to find the centre (all of them up to 16 codes)
-INNER_RADIUS = 0.371 / 0.788
-
-
-class AuditUnsupported(DomainError):
-    """The container has no known geometry (an "other" container): its positions cannot be checked."""
-
-    code = "audit_unsupported"
-
-
-# --- geometry -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PuckPosition:
-    """A position of a puck: its ring (0 = innermost), radius (× outer ring radius), angle from the key."""
-
-    number: int
-    ring: int
-    radius: float
-    angle: float  # radians, anticlockwise seen from above
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The positions of a puck type: ``rings`` is ((count, radius), ...) from the centre outwards."""
-
-    container_type: str
-    rings: tuple[tuple[int, float], ...]
-
-    @cached_property
-    def positions(self) -> tuple[PuckPosition, ...]:
-        out, number = [], 1
-        for ring, (count, radius) in enumerate(self.rings):
-            for j in range(count):
-                out.append(PuckPosition(number, ring, radius, HANDEDNESS * 2 * math.pi * j / count))
-                number += 1
-        return tuple(out)
-
-    @property
-    def capacity(self) -> int:
-        return sum(count for count, _ in self.rings)
-
-
-LAYOUTS = {
-    ContainerType.SPINE: Layout(ContainerType.SPINE, ((10, 1.0),)),
-    ContainerType.UNIPUCK: Layout(ContainerType.UNIPUCK, ((5, INNER_RADIUS), (11, 1.0))),
+STATUS_MEANINGS = {
+    "missing": "searched to the end, no readable code there: an empty hole, or a code covered, damaged or too "
+    "blurred to read",
+    "unread": "not searched to the end in the time allowed, or the puck could not be placed: nothing is known",
 }
 
 
-def layout_for(container_type: str) -> Layout:
-    """The layout of a container type; AuditUnsupported for a type without a standard geometry."""
-    try:
-        return LAYOUTS[container_type]
-    except KeyError:
-        raise AuditUnsupported(
-            "A puck audit needs a SPINE puck or a UniPuck: the positions of this container are not known."
-        ) from None
-
-
-@dataclass(frozen=True)
-class Frame:
-    """Where the puck is in the photo: centre (pixels), outer ring radius (pixels), key direction.
-
-    ``rotation`` is the key's direction as an angle in the photo, anticlockwise from the photo's
-    +x axis with y pointing up (image rows grow downwards, hence the sign flips below).
-    """
-
-    cx: float
-    cy: float
-    scale: float
-    rotation: float
-
-    def point(self, position: PuckPosition) -> tuple[float, float]:
-        a = self.rotation + position.angle
-        r = self.scale * position.radius
-        return self.cx + r * math.cos(a), self.cy - r * math.sin(a)
-
-    def polar(self, x: float, y: float) -> tuple[float, float]:
-        """Distance (pixels) and angle (as ``rotation``) of an image point from the centre."""
-        dx, dy = x - self.cx, -(y - self.cy)
-        return math.hypot(dx, dy), math.atan2(dy, dx)
-
-
-def assign(codes: list[FoundCode], layout: Layout, frame: Frame) -> tuple[dict[str, int | None], float]:
-    """Each code → its nearest position within the tolerance, or None; and the sum of squared distances.
-
-    A position takes one code: when two codes fall on one position the nearer keeps it, the other is
-    unplaced. Distances are in outer-ring radii so that fits at different scales compare.
-    """
-    points = [(p, frame.point(p)) for p in layout.positions]
-    candidates = []
-    for code in codes:
-        best = min(((math.hypot(code.x - x, code.y - y) / frame.scale, p.number) for p, (x, y) in points))
-        candidates.append((best[0], best[1], code.text))
-    placed: dict[str, int | None] = {}
-    taken: set[int] = set()
-    residual = 0.0
-    for distance, number, text in sorted(candidates):
-        if distance <= TOLERANCE and number not in taken:
-            placed[text] = number
-            taken.add(number)
-            residual += distance**2
-        else:
-            placed[text] = None
-    return placed, residual
-
-
-def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
-    """Least squares ``a x ≈ b`` through the normal equations (tiny systems); None when singular."""
-    n = len(a[0])
-    m = [
-        [sum(r[i] * r[j] for r in a) for j in range(n)] + [sum(r[i] * v for r, v in zip(a, b, strict=True))]
-        for i in range(n)
-    ]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
-        if abs(m[pivot][col]) < 1e-9 * max(1.0, max(abs(m[i][i]) for i in range(n))):
-            return None
-        m[col], m[pivot] = m[pivot], m[col]
-        for r in range(n):
-            if r != col:
-                k = m[r][col] / m[col][col]
-                m[r] = [x - k * y for x, y in zip(m[r], m[col], strict=True)]
-    return [m[i][n] / m[i][i] for i in range(n)]
-
-
-def fit_concentric(points: list[tuple[float, float]], rings: list[int], ring_count: int):
-    """Centre and radii of concentric circles through ``points`` (``rings[i]`` is point i's circle).
-
-    Kåsa's algebraic fit, linear in (cx, cy, c_k) with c_k = r_k² - cx² - cy²: x² + y² = 2cx·x + 2cy·y + c_k.
-    Returns (cx, cy, [r_k or None]) or None when the points do not determine a centre (too few, collinear).
-    """
-    used = sorted(set(rings))
-    a = [[2 * x, 2 * y] + [1.0 if rings[i] == k else 0.0 for k in used] for i, (x, y) in enumerate(points)]
-    b = [x * x + y * y for x, y in points]
-    if len(points) < 2 + len(used):
-        return None
-    solution = _solve(a, b)
-    if solution is None:
-        return None
-    cx, cy = solution[0], solution[1]
-    radii: list[float | None] = [None] * ring_count
-    for k, c in zip(used, solution[2:], strict=True):
-        squared = c + cx * cx + cy * cy
-        if squared <= 0:
-            return None
-        radii[k] = math.sqrt(squared)
-    return cx, cy, radii
-
-
-# --- orientation ----------------------------------------------------------------------------------------
+# --- reading --------------------------------------------------------------------------------------------
 
 
 @dataclass
-class Orientation:
-    """The frame found for a photo, how it was found and how far to trust it."""
+class Reading:
+    """The codes read (in the upload's pixels) and the positions whose search did not finish."""
 
-    frame: Frame | None
-    method: str  # "puck_code", "ring_search" or "none"
-    confidence: str  # "high", "medium", "low"
-    placed: dict[str, int | None]
-    note: str = ""
+    codes: list[FoundCode]
+    unread: set[int]
 
 
-def frame_from_puck_code(puck: FoundCode) -> tuple[float, float, float]:
-    """Centre and key direction from the puck's DataMatrix (see the module docstring's convention)."""
-    top_left, _, _, bottom_left = puck.corners
-    up_x, up_y = top_left[0] - bottom_left[0], top_left[1] - bottom_left[1]
-    return puck.x, puck.y, math.atan2(-up_y, up_x)
+def _orient_codes(codes: list[FoundCode], layout: Layout, registered: dict[str, int], puck_barcode: str):
+    """Normalised codes, the puck's own code among them (or None), and the orientation from the others."""
+    codes = [FoundCode(_normalise(c.text), c.x, c.y, c.corners, c.decoder) for c in codes if _normalise(c.text)]
+    puck = next((c for c in codes if puck_barcode and c.text == puck_barcode), None)
+    pins = [c for c in codes if c is not puck]
+    return codes, puck, orient(pins, layout, registered, puck)
 
 
-def _scales(codes: list[FoundCode], layout: Layout, cx: float, cy: float) -> list[float]:
-    """Every ring radius that would put some code exactly on some ring, around a known centre."""
-    out = set()
-    for code in codes:
-        d = math.hypot(code.x - cx, code.y - cy)
-        for _, radius in layout.rings:
-            if d > 0:
-                out.add(d / radius)
-    return sorted(out)
-
-
-def _circle(a, b, c) -> tuple[float, float, float] | None:
-    """The circle through three points, or None when they are (nearly) on a line."""
-    (ax, ay), (bx, by), (cx, cy) = a, b, c
-    d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
-    if abs(d) < 1e-6:
-        return None
-    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
-    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
-    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
-    return ux, uy, math.hypot(ax - ux, ay - uy)
-
-
-def _ring_labels(points, cx, cy, scale, radii) -> list[int | None]:
-    """The ring each point lies on (within RING_TOLERANCE of its radius), or None."""
-    labels = []
-    for x, y in points:
-        d = math.hypot(x - cx, y - cy)
-        k = min(range(len(radii)), key=lambda k: abs(d - radii[k] * scale))
-        labels.append(k if abs(d - radii[k] * scale) <= RING_TOLERANCE * scale else None)
-    return labels
-
-
-def _centres(codes: list[FoundCode], layout: Layout) -> list[tuple[float, float, float]]:
-    """Centre and scale hypotheses (cx, cy, outer ring radius) from circle fits through the codes.
-
-    The codes lie on concentric rings of known relative radii, but which code is on which ring is not
-    known, and one fit through all of them is pulled off centre when the rings are unevenly filled.
-    So (as in RANSAC) every circle through three codes is taken as one of the rings in turn, and the
-    hypothesis that puts the most codes on some ring wins; it is then refined by a least-squares fit
-    of concentric circles through those codes. When all of them lie on one ring, that ring may be any
-    of the puck's: one hypothesis per ring, and the rotation search decides between them.
-    """
-    points = [(c.x, c.y) for c in codes]
-    radii = [radius for _, radius in layout.rings]
-    triples = list(itertools.combinations(range(len(points)), 3))
-    if len(triples) > MAX_TRIPLES:
-        triples = random.Random(0).sample(triples, MAX_TRIPLES)  # deterministic: one photo, one result
-    best = None
-    for i, j, k in triples:
-        circle = _circle(points[i], points[j], points[k])
-        if circle is None:
+def read_puck(loaded: LoadedImage, layout: Layout, registered: dict[str, int], puck_barcode: str) -> Reading:
+    """Read the photo position by position (see the module docstring); ``registered``: pin code → position."""
+    deadline = time.perf_counter() + AUDIT_DECODE_BUDGET_MS / 1000
+    image = loaded.image
+    wanted = set(registered.values())
+    expected = max(1, len(wanted) + bool(puck_barcode))
+    codes = decode_pil(image, fallback_budget_ms=0, expected=max(expected, 2))  # the first pass only
+    if not codes:
+        return Reading([], wanted)  # nothing places the puck: nowhere to look
+    codes, puck, orientation = _orient_codes(codes, layout, registered, puck_barcode)
+    if orientation.confidence != "high" and len(codes) < expected:
+        # Too few codes to place the puck surely (a frame from four or five codes can be wrong): the
+        # variations of the whole photo first, then the regions around where the puck puts the rest.
+        # At most half the budget: the regions need the rest.
+        left_ms = int((deadline - time.perf_counter()) * 1000)
+        codes = decode_variations(image, codes, budget_ms=left_ms // 2, expected=expected)
+        codes, puck, orientation = _orient_codes(codes, layout, registered, puck_barcode)
+    frame = orientation.frame
+    pins = [c for c in codes if c is not puck]
+    if frame is None or not frame.scale or not pins:
+        found = {c.text for c in codes}
+        return Reading(loaded.to_upload(codes), {n for code, n in registered.items() if code not in found})
+    symbol_px = statistics.median(c.size for c in pins)
+    occupied = {n for n in orientation.placed.values() if n is not None}
+    unread = set()
+    for position in layout.positions:
+        number = position.number
+        if number not in wanted or number in occupied:
             continue
-        cx, cy, r = circle
-        for radius in radii:
-            labels = _ring_labels(points, cx, cy, r / radius, radii)
-            inliers = sum(label is not None for label in labels)
-            if best is None or inliers > best[0]:
-                best = (inliers, cx, cy, r / radius, labels)
-    if best is None:
-        return []
-    _, cx, cy, scale, labels = best
-    for _ in range(2):
-        inside = [(p, label) for p, label in zip(points, labels, strict=True) if label is not None]
-        fit = fit_concentric([p for p, _ in inside], [label for _, label in inside], len(radii))
-        if fit is None:
-            break
-        cx, cy, fitted = fit
-        scales = [fitted[k] / radii[k] for k in range(len(radii)) if fitted[k] is not None]
-        scale = sum(scales) / len(scales)
-        labels = _ring_labels(points, cx, cy, scale, radii)
-    used = {label for label in labels if label is not None}
-    if len(used) == 1 and len(radii) > 1:
-        (ring,) = used
-        r = radii[ring] * scale
-        return [(cx, cy, r / radius) for radius in radii]
-    return [(cx, cy, scale)]
-
-
-def _score(codes, layout, frame, registered) -> tuple[int, int, float, dict]:
-    placed, residual = assign(codes, layout, frame)
-    matches = sum(1 for text, number in placed.items() if number is not None and registered.get(text) == number)
-    count = sum(1 for number in placed.values() if number is not None)
-    return matches, count, residual, placed
-
-
-def orient(codes: list[FoundCode], layout: Layout, registered: dict[str, int], puck: FoundCode | None) -> Orientation:
-    """The frame of the photo from the puck's code when it was found, else from the pin codes.
-
-    ``codes`` are the pin codes (the puck's own code excluded), ``registered`` maps each registered pin
-    code of the container to its position (the ring search's criterion).
-    """
-    if puck is not None and puck.decoder == "zxing-cpp":
-        cx, cy, rotation = frame_from_puck_code(puck)
-        frame, best = None, None
-        for scale in _scales(codes, layout, cx, cy):
-            candidate = Frame(cx, cy, scale, rotation)
-            _, count, residual, placed = _score(codes, layout, candidate, registered)
-            # The orientation is known: the scale is the one that places the most codes, the best.
-            if best is None or (count, -residual) > best[:2]:
-                frame, best = candidate, (count, -residual, placed)
-        if frame is None:
-            return Orientation(Frame(cx, cy, 0.0, rotation), "puck_code", "high", {}, "No pin code was found.")
-        return Orientation(frame, "puck_code", "high", best[2])
-
-    unplaced = dict.fromkeys((c.text for c in codes), None)
-    if puck is not None:
-        # Found by the fallback decoder, whose corners are an upright box: the centre only.
-        centres = [(puck.x, puck.y, s) for s in _scales(codes, layout, puck.x, puck.y)]
-        note = "The puck's code gave the centre only."
-    else:
-        if len(codes) < 3:
-            return Orientation(None, "none", "low", unplaced, "Too few codes to place them.")
-        centres = _centres(codes, layout)
-        note = "No puck code: the orientation comes from the pin codes."
-    if not centres:
-        return Orientation(None, "none", "low", unplaced, "The codes do not lie on a circle.")
-
-    # 1. Geometry: of the rotations that put some code exactly on some position of its ring, the one
-    #    that places the most codes, the closest (one rotation per centre/scale hypothesis).
-    fits = []
-    for cx, cy, scale in centres:
-        rotations = set()
-        for code in codes:
-            distance, angle = Frame(cx, cy, scale, 0.0).polar(code.x, code.y)
-            ring = min(range(len(layout.rings)), key=lambda k: abs(distance - layout.rings[k][1] * scale))
-            for position in layout.positions:
-                if position.ring == ring:
-                    # Codes on one ring propose (almost) the same rotations: whole degrees merge them.
-                    rotations.add(round(math.degrees(angle - position.angle)) % 360)
-        for degrees in rotations:
-            frame = Frame(cx, cy, scale, math.radians(degrees))
-            matches, count, residual, placed = _score(codes, layout, frame, registered)
-            fits.append(((count, -residual), frame, placed))
-    if not fits:
-        return Orientation(None, "none", "low", unplaced, "No code could be placed.")
-    most = max(key[0] for key, _, _ in fits)
-    geometric = {}
-    for key, frame, placed in fits:
-        hypothesis = (frame.cx, frame.cy, frame.scale)
-        if key[0] == most and (hypothesis not in geometric or key > geometric[hypothesis][0]):
-            geometric[hypothesis] = (key, frame, placed)
-
-    # 2. Symmetry: the puck looks the same turned by a step common to every ring that holds a code,
-    #    360/gcd(ring sizes)°. A UniPuck with codes on both rings (5 and 11: no common divisor) has
-    #    no such turn, since positions 1 and 6 both point at the key, so its geometry alone fixes the
-    #    rotation. On one ring, every step is tried and the one that puts the most registered codes
-    #    at their registered positions wins: a puck loaded wholly one step round cannot be told from a
-    #    right one without the key, which ``confidence`` reflects.
-    candidates = []
-    steps = 1
-    for _, frame, placed in geometric.values():
-        rings = {layout.positions[n - 1].ring for n in placed.values() if n is not None}
-        steps = math.gcd(*(layout.rings[k][0] for k in rings)) if rings else 1
-        for step in range(steps):
-            turned = Frame(frame.cx, frame.cy, frame.scale, frame.rotation + 2 * math.pi * step / steps)
-            candidates.append((_score(codes, layout, turned, registered), turned))
-    candidates.sort(key=lambda c: (c[0][0], c[0][1], -c[0][2]), reverse=True)
-    (matches, count, _, placed), frame = candidates[0]
-    if steps == 1 and len(geometric) == 1:
-        confidence = "high" if count >= 3 and count >= 0.8 * len(codes) else "medium"
-        note += " Both rings hold codes: their layout fixes the rotation."
-    else:
-        runner_up = next((s[0] for s, _ in candidates[1:] if s[3] != placed), 0)
-        if matches >= 3 and matches - runner_up >= 2 and count >= 0.8 * len(codes):
-            confidence = "high"
-        elif matches >= 2 and matches > runner_up:
-            confidence = "medium"
-        else:
-            confidence = "low"
-        note += " The rotation step is the one that matches the registration best."
-    return Orientation(frame, "ring_search", confidence, placed, note)
+        x, y = frame.point(position)
+        left_ms = int((deadline - time.perf_counter()) * 1000)
+        if not (0 <= x < image.width and 0 <= y < image.height) or left_ms <= 0:
+            unread.add(number)  # off the photo, or no time left
+            continue
+        h = REGION_HALF * frame.scale
+        region = decode_region(
+            image, (x - h, y - h, x + h, y + h), symbol_px=symbol_px, timeout_ms=min(REGION_TIMEOUT_MS, left_ms)
+        )
+        codes = merge(codes, region.codes)
+        if not region.finished:
+            unread.add(number)
+    return Reading(loaded.to_upload(codes), unread)
 
 
 # --- comparison -----------------------------------------------------------------------------------------
@@ -429,6 +165,7 @@ class AuditResult:
     matches: list[dict] = field(default_factory=list)
     misplaced: list[dict] = field(default_factory=list)
     missing: list[dict] = field(default_factory=list)
+    unread: list[dict] = field(default_factory=list)
     unexpected: list[dict] = field(default_factory=list)
     unplaced: list[dict] = field(default_factory=list)
     empty: list[int] = field(default_factory=list)
@@ -436,8 +173,8 @@ class AuditResult:
 
     @property
     def ok(self) -> bool:
-        """Every registered code at its position and nothing else on the puck."""
-        return not (self.misplaced or self.missing or self.unexpected or self.unplaced)
+        """Every registered code read at its position and nothing else on the puck."""
+        return not (self.misplaced or self.missing or self.unread or self.unexpected or self.unplaced)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "ok": self.ok}
@@ -451,11 +188,13 @@ def compare(
     orientation: Orientation,
     puck_code: dict,
     known: dict[str, dict],
+    unread: set[int] | frozenset[int] = frozenset(),
 ) -> AuditResult:
     """The per-position outcome and the lists, from the placed codes and the registered samples.
 
     ``known`` describes codes that are not this puck's but belong to something the user may see
-    (another sample, another puck), for the "unexpected" list.
+    (another sample, another puck), for the "unexpected" list. ``unread``: the positions whose search
+    did not finish; a registered code read nowhere is "unread" there, else "missing".
     """
     by_position = {s.position: s for s in samples}
     by_code = {s.pin_code: s for s in samples if s.pin_code}
@@ -509,8 +248,10 @@ def compare(
             status = "elsewhere"  # its pin was found at another position: listed under misplaced
         elif expected in placed:
             status = "unplaced"  # in the photo, but at no position
+        elif number in unread:
+            status = "unread"  # not searched to the end: nothing is known
         else:
-            status = "missing"
+            status = "missing"  # searched to the end: no readable code there
         if sample is not None and not expected:
             result.without_pin_code.append(number)
         result.positions.append(
@@ -522,12 +263,22 @@ def compare(
                 "status": status,
             }
         )
-    # Missing: a registered code that is nowhere in the photo, whatever now occupies its position.
-    result.missing = [
-        {"position": s.position, "code": s.pin_code, "sample": _sample(s)}
-        for s in sorted(samples, key=lambda s: s.position)
-        if s.pin_code and s.pin_code not in placed
-    ]
+    # Missing: a registered code that is nowhere in the photo, whatever now occupies its position; unread
+    # when its position was not searched to the end (it may be there).
+    for s in sorted(samples, key=lambda s: s.position):
+        if s.pin_code and s.pin_code not in placed:
+            listed = result.unread if s.position in unread else result.missing
+            listed.append({"position": s.position, "code": s.pin_code, "sample": _sample(s)})
+    if result.unread:
+        if result.confidence == "high":
+            result.confidence = CONFIDENCE_WITH_UNREAD
+        n = len(result.unread)
+        result.note = (
+            f"{result.note} {n} registered position{'s' if n > 1 else ''} could not be read to the end "
+            f"(unread: {STATUS_MEANINGS['unread']})."
+        ).strip()
+    if result.missing:
+        result.note = f"{result.note} Missing: {STATUS_MEANINGS['missing']}.".strip()
     for text, number in placed.items():
         if number is not None:
             continue
@@ -568,17 +319,16 @@ def _known_elsewhere(codes: set[str], user, container) -> dict[str, dict]:
     return known
 
 
-def analyse(*, container, user, codes: list[FoundCode]) -> AuditResult:
-    """The audit of already decoded codes (no writes): orientation, placement, comparison."""
+def analyse(*, container, user, codes: list[FoundCode], unread: set[int] | frozenset[int] = frozenset()) -> AuditResult:
+    """The audit of already decoded codes (no writes): orientation, placement, comparison.
+
+    ``unread``: the positions whose search did not finish (``Reading.unread``).
+    """
     layout = layout_for(container.container_type)
-    codes = [FoundCode(_normalise(c.text), c.x, c.y, c.corners, c.decoder) for c in codes if _normalise(c.text)]
-    puck_barcode = _normalise(container.barcode or "")
-    puck = next((c for c in codes if puck_barcode and c.text == puck_barcode), None)
-    pins = [c for c in codes if c is not puck]
     samples = list(container.samples.all())
     registered = {s.pin_code: s.position for s in samples if s.pin_code}
-    orientation = orient(pins, layout, registered, puck)
-    strangers = {c.text for c in pins} - registered.keys()
+    codes, puck, orientation = _orient_codes(codes, layout, registered, _normalise(container.barcode or ""))
+    strangers = {c.text for c in codes if c is not puck} - registered.keys()
     return compare(
         container=container,
         samples=samples,
@@ -586,6 +336,7 @@ def analyse(*, container, user, codes: list[FoundCode]) -> AuditResult:
         orientation=orientation,
         puck_code={"expected": container.barcode, "found": puck is not None},
         known=_known_elsewhere(strangers, user, container),
+        unread=unread,
     )
 
 
@@ -593,23 +344,18 @@ def puck_audit(*, container, user, image_bytes: bytes):
     """Audit a photo of ``container`` seen from above; store and return the result.
 
     An unreadable file raises DecodeError (a 400); a photo without any code is a valid audit in which
-    every registered pin is missing. A container without a standard geometry raises AuditUnsupported.
-    Returns the stored ``PuckAudit``; its ``result`` is ``AuditResult.to_dict()``.
+    every registered pin is unread (nothing places the puck). A container without a standard geometry
+    raises AuditUnsupported. Returns the stored ``PuckAudit``; its ``result`` is ``AuditResult.to_dict()``.
     """
     from .models import PuckAudit
 
-    layout_for(container.container_type)  # refuse before the (slow) decoding
-    try:
-        # Tell the decoder how many codes to look for: on a large photo its quick pass stops at the
-        # first code otherwise. A missing pin then costs at most the (shortened) fallback budget.
-        # The puck's own code is not counted: a photo without it is audited by the ring search instead.
-        expected = container.samples.filter(pin_code__isnull=False).count()
-        codes = decode_image(image_bytes, expected=max(expected, 1), fallback_budget_ms=AUDIT_DECODE_BUDGET_MS)
-    except DecodeError as exc:
-        if exc.code != "no_code":
-            raise
-        codes = []
-    result = analyse(container=container, user=user, codes=codes)
+    layout = layout_for(container.container_type)  # refuse before the (slow) decoding
+    loaded = load_upload(image_bytes)
+    registered = {
+        code: n for code, n in container.samples.filter(pin_code__isnull=False).values_list("pin_code", "position")
+    }
+    reading = read_puck(loaded, layout, registered, _normalise(container.barcode or ""))
+    result = analyse(container=container, user=user, codes=reading.codes, unread=reading.unread)
     data = result.to_dict()
     with transaction.atomic():
         row = PuckAudit.objects.create(
@@ -625,6 +371,7 @@ def puck_audit(*, container, user, image_bytes: bytes):
             "matches": len(result.matches),
             "misplaced": len(result.misplaced),
             "missing": len(result.missing),
+            "unread": len(result.unread),
             "unexpected": len(result.unexpected),
         }
         audit_log.record(

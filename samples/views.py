@@ -26,6 +26,7 @@ STATUS_LABELS = {
     "unexpected": "unexpected pin",
     "unplaced": "its pin is in the photo, off the positions",
     "missing": "missing",
+    "unread": "unread: not reached in the time the decoder had",
 }
 
 

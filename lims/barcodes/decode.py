@@ -2,6 +2,8 @@
 
     decode_image(data: bytes) -> list[FoundCode]     # raises DecodeError (a clear 400 for the API)
     decode_pil(image) -> list[FoundCode]             # a PIL image already loaded (no size checks)
+    load_upload(data) -> LoadedImage                  # checked and loaded as the decoders take it
+    decode_region(image, box, ...) -> RegionReading   # one small region, searched to the end or not
 
 Why this order. zxing-cpp reads an ordinary photo in a few milliseconds, at any rotation; pylibdmtx alone
 reads about two thirds of rotated, noisy photos and can spend seconds on one. So zxing-cpp reads the
@@ -15,6 +17,13 @@ Large photos (phones: 12 MP) are decoded at about 3 MP: JPEGs are decoded straig
 after loading. A pin's code still has 3+ pixels a module at that size in a photo of a whole puck.
 
 Positions are in the pixels of the uploaded image as a viewer shows it: upright, EXIF orientation applied.
+
+A caller that knows where codes should be (the puck audit: the positions of a puck, once the codes read
+first have placed it) reads small regions instead: ``decode_region`` reads one region reduced so that its
+symbol is about REGION_SYMBOL_PX wide, by zxing-cpp then pylibdmtx. pylibdmtx, which never finishes
+searching a whole 900 px photo in seconds, searches such a region to the end in tens of milliseconds
+(an empty hole: 30-130 ms, measured on tests/samples/puck_photos.py's photos), so the reading can say
+whether the region was searched to the end (nothing readable there) or the time ran out (unread).
 """
 
 from __future__ import annotations
@@ -41,6 +50,10 @@ QUICK_PIXELS = 1_000_000  # a large photo is read at this size first (most hold 
 UPSCALE_MAX_PIXELS = 1_300_000  # enlarging a bigger image costs more than the budget allows
 FALLBACK_BUDGET_MS = 1500  # time for the variations and pylibdmtx after the first zxing-cpp pass
 DMTX_MIN_MS = 50  # less than this is not worth starting pylibdmtx for
+REGION_SYMBOL_PX = 40  # a region is read with its symbol about this wide (~3 px a module): pylibdmtx is quick
+# pylibdmtx's edge threshold in a region (libdmtx's default: 10): it searches an empty one to the end in half
+# the time and found the same codes on tests/samples/puck_photos.py's photos.
+REGION_DMTX_THRESHOLD = 20
 _FORMATS = zxingcpp.BarcodeFormat.DataMatrix
 
 
@@ -82,6 +95,29 @@ class LoadedImage:
     height: int
     scale_x: float  # original pixels per work-image pixel
     scale_y: float
+
+    def to_upload(self, codes: list[FoundCode]) -> list[FoundCode]:
+        """Codes found in the work image, in the original's pixels."""
+        if (self.scale_x, self.scale_y) == (1.0, 1.0):
+            return list(codes)
+        return [_rescale(c, self.scale_x, self.scale_y) for c in codes]
+
+
+@dataclass(frozen=True)
+class RegionReading:
+    """What ``decode_region`` found, and whether it searched the region to the end.
+
+    ``finished`` is False when pylibdmtx's time ran out (or there was no time to start it) before it
+    had searched the whole region: a region without a code then says nothing about what is there.
+    """
+
+    codes: list[FoundCode]
+    finished: bool
+
+
+def load_upload(data: bytes) -> LoadedImage:
+    """The upload checked and loaded as the decoders take it: greyscale, upright, about WORK_PIXELS. DecodeError."""
+    return _load(data, work_pixels=WORK_PIXELS)
 
 
 def load_image(data: bytes) -> Image.Image:
@@ -138,15 +174,76 @@ def decode_pil(image: Image.Image, *, fallback_budget_ms: int | None = None, exp
     if len(found) >= expected or fallback_budget_ms <= 0:
         return found.codes
     deadline = time.perf_counter() + fallback_budget_ms / 1000
-    for variation in _variations(image):
-        if time.perf_counter() >= deadline:
-            break
-        found.add(variation())
-        if len(found) >= expected:
-            return found.codes
+    _try_variations(image, found, deadline, expected)
+    if len(found) >= expected:
+        return found.codes
     left_ms = int((deadline - time.perf_counter()) * 1000)
     if left_ms >= DMTX_MIN_MS:
         found.add(_pylibdmtx(image, timeout_ms=left_ms, max_count=None if expected > 1 else 1))
+    return found.codes
+
+
+def decode_variations(image: Image.Image, codes: list[FoundCode], *, budget_ms: int, expected: int) -> list[FoundCode]:
+    """``codes`` (a first pass's) and what zxing-cpp finds in the image's variations, within ``budget_ms``.
+
+    The variations are tried in turn until there are ``expected`` codes or the time is spent; pylibdmtx is
+    left out (it seldom finishes a whole photo). For a caller that decides what to do after the first pass.
+    """
+    if min(image.size) < MIN_SIDE:
+        return list(codes)
+    image = image if image.mode == "L" else _greyscale(image)
+    found = _Found()
+    found.add(codes)
+    if len(found) < expected:
+        _try_variations(image, found, time.perf_counter() + budget_ms / 1000, expected)
+    return found.codes
+
+
+def _try_variations(image: Image.Image, found: _Found, deadline: float, expected: int) -> None:
+    for variation in _variations(image):
+        if time.perf_counter() >= deadline or len(found) >= expected:
+            return
+        found.add(variation())
+
+
+def decode_region(
+    image: Image.Image, box: tuple[float, float, float, float], *, symbol_px: float, timeout_ms: int
+) -> RegionReading:
+    """The codes in ``box`` (left, top, right, bottom) of a greyscale ``image``, in the image's pixels.
+
+    The region is reduced so that a symbol ``symbol_px`` wide (the size of the codes already found)
+    becomes about REGION_SYMBOL_PX wide (never enlarged), read by zxing-cpp, then, if it found nothing,
+    by pylibdmtx within ``timeout_ms``. Finished: a code was found, or pylibdmtx returned before its
+    time ran out (it had searched the whole region). A region cut by the image's edge to less than
+    MIN_SIDE is not searched (not finished).
+    """
+    left, top = max(0, round(box[0])), max(0, round(box[1]))
+    right, bottom = min(image.width, round(box[2])), min(image.height, round(box[3]))
+    k = min(1.0, REGION_SYMBOL_PX / symbol_px) if symbol_px > 0 else 1.0
+    size = (round((right - left) * k), round((bottom - top) * k))
+    if min(size) < MIN_SIDE:
+        return RegionReading([], False)
+    crop = image.crop((left, top, right, bottom))
+    crop = crop if image.mode == "L" else _greyscale(crop)
+    if k < 1:
+        crop = crop.resize(size, Image.BOX)  # averaging: less noise than pylibdmtx's own shrinking
+    found, finished = _zxing(crop), True
+    if not found:
+        if timeout_ms < DMTX_MIN_MS:
+            return RegionReading([], False)
+        start = time.perf_counter()
+        found = _pylibdmtx(crop, timeout_ms=timeout_ms, max_count=1, threshold=REGION_DMTX_THRESHOLD)
+        # pylibdmtx returns nothing both when the region holds no code and when its time ran out.
+        finished = bool(found) or (time.perf_counter() - start) * 1000 < 0.95 * timeout_ms
+    kx, ky = (right - left) / crop.width, (bottom - top) / crop.height
+    return RegionReading([_shift(_rescale(f, kx, ky), left, top) for f in found], finished)
+
+
+def merge(codes: list[FoundCode], new: list[FoundCode]) -> list[FoundCode]:
+    """``codes`` and those of ``new`` that are not the same symbol found again (see ``_Found``)."""
+    found = _Found()
+    found.add(codes)
+    found.add(new)
     return found.codes
 
 
@@ -207,12 +304,12 @@ def dmtx_accepts(image: Image.Image) -> bool:
     return image.mode == "L" and min(w, h) >= MIN_SIDE and w * h <= MAX_PIXELS
 
 
-def _pylibdmtx(image: Image.Image, *, timeout_ms: int, max_count: int | None) -> list[FoundCode]:
+def _pylibdmtx(image: Image.Image, *, timeout_ms: int, max_count: int | None, **options) -> list[FoundCode]:
     """pylibdmtx's reading, its coordinates turned into the image's (see below); nothing if it cannot take it."""
     found = []
     if not dmtx_accepts(image):
         return found
-    for result in dmtx_decode(image, timeout=timeout_ms, max_count=max_count):
+    for result in dmtx_decode(image, timeout=timeout_ms, max_count=max_count, **options):
         text = result.data.decode("utf-8", errors="replace")
         if not text:
             continue
@@ -263,6 +360,11 @@ class _Found:
 def _rescale(f: FoundCode, kx: float, ky: float, decoder: str | None = None) -> FoundCode:
     corners = tuple((x * kx, y * ky) for x, y in f.corners)
     return FoundCode(f.text, f.x * kx, f.y * ky, corners, decoder or f.decoder)
+
+
+def _shift(f: FoundCode, dx: float, dy: float) -> FoundCode:
+    corners = tuple((x + dx, y + dy) for x, y in f.corners)
+    return FoundCode(f.text, f.x + dx, f.y + dy, corners, f.decoder)
 
 
 def _load(data: bytes, *, work_pixels: int | None) -> LoadedImage:

@@ -3,6 +3,7 @@ the API and the page. The photos are made by lims.barcodes.testing (seeded), so 
 
 import math
 import struct
+import time
 import zlib
 from io import BytesIO
 
@@ -110,6 +111,78 @@ def test_the_pylibdmtx_fallback_finds_the_code_where_it_is(monkeypatch, angle):
     assert math.dist((found.x, found.y), (170, 130)) < 4
     for ours, theirs in zip(found.corners, by_zxing.corners, strict=True):
         assert math.dist(ours, theirs) < 5, (found.corners, by_zxing.corners)
+
+
+# --- regions (the puck audit reads a puck position by position) and stopping early --------------------
+
+
+def scene_with_codes(placed: dict[str, tuple[int, int]], module_px=5) -> Image.Image:
+    scene = backdrop((640, 480), seed=5)
+    for code, (x, y) in placed.items():
+        symbol = code_image(code, module_px)
+        scene.paste(symbol, (x - symbol.width // 2, y - symbol.height // 2))
+    return decode.load_upload(photo_jpeg(degrade(scene, size=None, noise=5, blur=0.6, seed=5, quality=None), 85)).image
+
+
+@pytest.mark.parametrize("zxing", [True, False], ids=["zxing-cpp", "pylibdmtx"])
+def test_a_region_is_read_with_positions_in_the_whole_image(monkeypatch, zxing):
+    image = scene_with_codes({"PIN0000001": (120, 110), "PIN0000002": (500, 140)})
+    if not zxing:
+        monkeypatch.setattr(decode, "_zxing", lambda image, **options: [])
+
+    reading = decode.decode_region(image, (440, 80, 560, 200), symbol_px=70, timeout_ms=2000)
+
+    assert reading.finished is True
+    (found,) = reading.codes
+    assert found.text == "PIN0000002" and found.decoder == ("zxing-cpp" if zxing else "pylibdmtx")
+    assert math.dist((found.x, found.y), (500, 140)) < 6
+    assert 55 < found.size < 85  # back in the image's pixels, not the reduced region's
+
+
+def test_an_empty_region_searched_to_the_end_is_finished_without_codes():
+    image = scene_with_codes({"PIN0000001": (120, 110)})
+
+    reading = decode.decode_region(image, (440, 80, 560, 200), symbol_px=70, timeout_ms=2000)
+
+    assert reading == decode.RegionReading([], True)
+
+
+def test_a_region_whose_search_runs_out_of_time_is_not_finished(monkeypatch):
+    image = scene_with_codes({"PIN0000001": (120, 110)})
+
+    def out_of_time(image, timeout, **kwargs):
+        time.sleep(timeout / 1000)  # what libdmtx does when its time runs out: nothing, after the timeout
+        return []
+
+    monkeypatch.setattr(decode, "dmtx_decode", out_of_time)
+    assert decode.decode_region(image, (440, 80, 560, 200), symbol_px=70, timeout_ms=60).finished is False
+    # No time to start pylibdmtx at all: not finished either.
+    assert decode.decode_region(image, (440, 80, 560, 200), symbol_px=70, timeout_ms=0).finished is False
+
+
+def test_a_region_cut_by_the_edge_to_nothing_is_not_searched():
+    image = scene_with_codes({"PIN0000001": (120, 110)})
+
+    assert decode.decode_region(image, (630, 470, 700, 540), symbol_px=70, timeout_ms=500).finished is False
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError("should not run")
+
+
+def test_the_variations_add_to_a_first_pass_without_pylibdmtx(monkeypatch):
+    """What a caller does when the first pass read too few: the variations, and no whole-image pylibdmtx."""
+    image = scene_with_codes({"PIN0000001": (120, 110), "PIN0000002": (500, 140)})
+    first = decode.decode_pil(image, fallback_budget_ms=0)
+    one = [c for c in first if c.text == "PIN0000001"]
+    monkeypatch.setattr(decode, "_pylibdmtx", refuse)
+
+    assert sorted(texts(decode.decode_variations(image, one, budget_ms=2000, expected=2))) == [
+        "PIN0000001",
+        "PIN0000002",
+    ]
+    # Nothing more to find: every variation is tried, none reads anything new; the budget bounds them.
+    assert texts(decode.decode_variations(image, one, budget_ms=0, expected=2)) == ["PIN0000001"]
 
 
 def png_with_size(width: int, height: int) -> bytes:

@@ -1,6 +1,6 @@
 """Synthetic photos of a puck seen from above, for the puck-audit tests and bench.
 
-Each pin's code is drawn as a DataMatrix on a white cap at its geometric position (``samples.audit``'s
+Each pin's code is drawn as a DataMatrix on a white cap at its geometric position (``samples.puck_geometry``'s
 layout), every cap turned at random (pins turn freely in their holes), the whole puck turned by
 ``rotation`` degrees (the key's direction, anticlockwise from the top of the photo), optionally the
 puck's own code at the centre, upright towards position 1 as the audit's convention says. Then noise,
@@ -16,7 +16,7 @@ from io import BytesIO
 from PIL import Image, ImageDraw, ImageFilter
 
 from lims.barcodes import datamatrix
-from samples.audit import LAYOUTS
+from samples.puck_geometry import LAYOUTS
 
 
 def _symbol(code: str, module_px: int, angle: float) -> Image.Image:
