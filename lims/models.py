@@ -211,11 +211,21 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     comments = models.TextField(blank=True)
+    external_id = models.CharField(
+        "user-office id",
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The user office's id of the session, set by the user-office sync; empty for sessions booked here.",
+    )
 
     class Meta:
         ordering = ["-start"]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="session_ends_after_start"),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="session_external_id_unique"
+            ),
         ]
         indexes = [models.Index(fields=["beamline", "start"])]
 
@@ -355,3 +365,39 @@ class PersonalToken(HashedKey):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.prefix}…)"
+
+
+class UserOfficeSync(models.Model):
+    """One run of the user-office sync (``lims.user_office``): where from, what it changed, what it refused.
+
+    A refused feed changes nothing and lists its errors; a dry run lists what a sync would change and changes
+    nothing. ``changes`` holds {"action", "model", "object", "fields": {name: [before, after]}} items."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    source = models.CharField(max_length=500, help_text="The feed's file or URL (without its query string).")
+    trigger = models.CharField(max_length=20, help_text="command, task (periodic) or admin.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    changes = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "user-office sync"
+        verbose_name_plural = "user-office syncs"
+
+    def __str__(self) -> str:
+        what = "dry run" if self.dry_run else "sync"
+        return f"{localtime(self.started_at):%Y-%m-%d %H:%M} {what} {self.get_status_display()}"

@@ -232,8 +232,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "lims.logins.lockout_response"
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
-# The facility's identity provider (lims/identity/, docs/identity.md): OpenID Connect single sign-on and LDAP
-# logins, each off until its variables are set; local passwords keep working beside them.
+# The facility's identity provider (lims/identity/; docs/identity-oidc.md, docs/identity-ldap.md): OpenID
+# Connect single sign-on and LDAP logins, each off until its variables are set; local passwords keep working.
 from lims.identity import ldap_settings, oidc_settings  # noqa: E402 (after the settings they extend)
 
 oidc_settings.configure(globals(), env)

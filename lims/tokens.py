@@ -6,7 +6,8 @@ ISPyB-compatible login.
     personal_token_create(*, user) -> (PersonalToken, key)                           the key, shown once
     personal_token_revoke(*, token, user) -> PersonalToken
     principal_for_bearer(value) -> TokenPrincipal | User | None    what an "Authorization: Bearer" names
-    login_tokens(principal) -> {"token", "refreshToken", "expiresIn"}
+    personal_token_for_login(key, username) -> PersonalToken | None  a person's key given to the ISPyB login
+    login_tokens(principal, personal_token_id=None) -> {"token", "refreshToken", "expiresIn"}
     refresh_tokens(refresh_token) -> the same, or None
 
 A request made with an API token runs as a ``TokenPrincipal``: authenticated, but neither a user nor
@@ -18,7 +19,9 @@ Bearer values are either an API token's key ("lims_…") or a signed, time-limit
 the token or deactivating the user takes effect at once).
 
 Personal tokens (``Authorization: Token <key>`` on the native API) act as their person; they expire after
-``PERSONAL_TOKEN_TTL`` seconds. Of every key, machine's or person's, only its hash is stored.
+``PERSONAL_TOKEN_TTL`` seconds. Of every key, machine's or person's, only its hash is stored. A personal key
+also logs its person in to the ISPyB-compatible login (people who sign in with OpenID Connect have no
+password here): the bearer and refresh tokens it gets name the personal token too, and end with it.
 """
 
 from __future__ import annotations
@@ -199,11 +202,24 @@ def personal_token_for_key(key: str) -> PersonalToken | None:
     return token
 
 
+def personal_token_for_login(key: str, username: str = "") -> PersonalToken | None:
+    """The live personal token of ``key`` when its person is active and is ``username`` (if one is given)."""
+    token = personal_token_for_key(key) if key.startswith(PERSONAL_KEY_PREFIX) else None
+    if token is None or not token.user.is_active or (username and token.user.get_username() != username):
+        return None
+    return token
+
+
 def _principal(claims: dict):
     if "t" in claims:
         token = _token_by_id(claims["t"])
         return TokenPrincipal(token) if token else None
     user = get_user_model().objects.filter(pk=claims.get("u"), is_active=True).first()
+    if user is not None and "p" in claims:  # logged in with a personal token: it must still be live
+        live = PersonalToken.objects.filter(
+            pk=claims["p"], user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        return user if live.exists() else None
     return user
 
 
@@ -224,15 +240,16 @@ def principal_for_bearer(value: str):
     return _principal(claims)
 
 
-def _claims(principal) -> dict:
+def _claims(principal, personal_token_id: int | None = None) -> dict:
     if getattr(principal, "is_machine", False):
         return {"t": principal.token.pk}
-    return {"u": principal.pk}
+    return {"u": principal.pk} if personal_token_id is None else {"u": principal.pk, "p": personal_token_id}
 
 
-def login_tokens(principal) -> dict:
-    """What ``auth/login`` and ``auth/refresh`` answer: a short-lived bearer token and a refresh token."""
-    claims = _claims(principal)
+def login_tokens(principal, personal_token_id: int | None = None) -> dict:
+    """What ``auth/login`` and ``auth/refresh`` answer: a short-lived bearer token and a refresh token
+    (naming the personal token the person logged in with, if any: they end when it is revoked or expires)."""
+    claims = _claims(principal, personal_token_id)
     return {
         "token": signing.dumps({**claims, "k": "access"}, salt=SIGNING_SALT),
         "refreshToken": signing.dumps({**claims, "k": "refresh"}, salt=SIGNING_SALT),
@@ -248,7 +265,7 @@ def refresh_tokens(refresh_token: str) -> dict | None:
     if claims.get("k") != "refresh":
         return None
     principal = _principal(claims)
-    return login_tokens(principal) if principal is not None else None
+    return login_tokens(principal, claims.get("p")) if principal is not None else None
 
 
 def principal_for_key(key: str):

@@ -1,4 +1,5 @@
-"""Web pages of the core domain: the dashboard, the lab contact cards of a proposal, the barcode decoder."""
+"""Web pages of the core domain: the dashboard, the lab contact cards of a proposal, the barcode decoder, the
+signed-in person's API tokens."""
 
 import base64
 import time
@@ -9,6 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 
 from shipping.outbox import failed_count as failed_notifications
 from shipping.outbox import stuck_count as stuck_notifications
@@ -17,10 +20,11 @@ from shipping.selectors import shipment_list
 from . import rules
 from .barcodes.decode import MAX_UPLOAD_BYTES, DecodeError, decode_upload, load_image
 from .forms import LabContactForm
-from .models import LabContact
+from .models import LabContact, PersonalToken
 from .selectors import lab_contact_visible_to, proposal_visible_to
 from .services import lab_contact_create as create_contact
 from .services import lab_contact_update as update_contact
+from .tokens import personal_token_create, personal_token_revoke, personal_ttl
 
 SHIPMENTS_PER_PAGE = 50
 
@@ -138,3 +142,33 @@ def _preview(data: bytes) -> str:
     out = BytesIO()
     image.save(out, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+@never_cache  # the answer that shows a new key must not be kept by any cache
+@login_required
+def api_tokens(request):
+    """The signed-in person's personal API tokens: create one (its key shown in this answer only), list, revoke.
+
+    The way for people with no password here (OpenID Connect sign-in) to use the native API and MXCuBE's
+    ISPyB-compatible login (their user name, and the key as the password)."""
+    new_key = None
+    if request.method == "POST":
+        revoke = request.POST.get("revoke", "")
+        if revoke:
+            token = get_object_or_404(
+                PersonalToken.objects.filter(user=request.user), pk=int(revoke) if revoke.isdigit() else 0
+            )
+            personal_token_revoke(token=token, user=request.user)
+            messages.success(request, f"Token {token.prefix}… revoked: it works no more.")
+            return redirect("api_tokens")
+        _token, new_key = personal_token_create(user=request.user)
+    return render(
+        request,
+        "lims/tokens.html",
+        {
+            "tokens": PersonalToken.objects.filter(user=request.user),
+            "new_key": new_key,
+            "now": timezone.now(),
+            "ttl_days": round(personal_ttl() / 86400, 1),
+        },
+    )

@@ -7,7 +7,8 @@
 A setting maps the provider's group names (an OIDC ``groups`` claim, an LDAP group's DN) to facility roles:
 ``group:role`` pairs separated by ``;`` (a group's name may hold ``,`` and ``=``, as LDAP DNs do, and a role
 may hold spaces, as "beamline staff" does). One group may grant several roles (repeat it). A role named in the
-map that is not a facility role is refused at start-up (``parse_role_map`` raises ImproperlyConfigured).
+map that is not a facility role is refused at start-up: each login's settings call ``parse_role_map``, which
+raises ImproperlyConfigured (this module imports no model at its top, so the settings can import it).
 
 At each login the user's facility roles become exactly those their groups grant: a role granted by hand in the
 admin but not by the provider is removed, since the provider is where the facility manages them. Groups that
@@ -18,25 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from lims import audit
 from lims.choices import AuditAction, FacilityRole
 
 
-def parse_role_map(text: str) -> dict[str, set[str]]:
-    """``group:role;group:role`` -> {group: {roles}}; group names compared case-insensitively."""
+def parse_role_map(text: str, variable: str = "Role map") -> dict[str, set[str]]:
+    """``group:role;group:role`` -> {group: {roles}}; group names compared case-insensitively. A bad entry raises
+    ImproperlyConfigured naming ``variable`` (the setting it came from) and the entry."""
     mapping: dict[str, set[str]] = {}
     for item in filter(None, (part.strip() for part in (text or "").split(";"))):
         group, sep, role = item.rpartition(":")
         group, role = group.strip(), role.strip()
         if not sep or not group or not role:
-            raise ImproperlyConfigured(f"Role map entry {item!r}: write it as 'group:role'.")
+            raise ImproperlyConfigured(f"{variable} entry {item!r}: write it as 'group:role'.")
         if role not in FacilityRole.values:
             raise ImproperlyConfigured(
-                f"Role map entry {item!r}: {role!r} is not a facility role (one of: {', '.join(FacilityRole.values)})."
+                f"{variable} entry {item!r}: {role!r} is not a facility role (one of: {', '.join(FacilityRole.values)})."
             )
         mapping.setdefault(group.lower(), set()).add(role)
     return mapping
@@ -52,6 +52,11 @@ def roles_from_groups(groups: Iterable[str], role_map: dict[str, set[str]]) -> s
 @transaction.atomic
 def apply_roles(user, roles: set[str], *, by: str = "login") -> tuple[set[str], set[str]]:
     """Make ``user``'s facility roles exactly ``roles``; returns (added, removed), each change audited."""
+    # Imported here: the settings import this module (``parse_role_map`` checks a map at start-up).
+    from django.contrib.auth.models import Group
+
+    from lims import audit
+
     current = set(user.groups.filter(name__in=FacilityRole.values).values_list("name", flat=True))
     added, removed = roles - current, current - roles
     if added:

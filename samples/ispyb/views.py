@@ -20,7 +20,7 @@ from lims.logins import LockedOut, locked_out_json, password_login
 from lims.models import Proposal, Session
 from lims.selectors import beamline_visible_to, session_visible_to
 from lims.services import session_create
-from lims.tokens import login_tokens, principal_for_key, refresh_tokens
+from lims.tokens import login_tokens, personal_token_for_login, principal_for_key, refresh_tokens
 
 from ..models import RobotAction, Sample
 from ..selectors import robot_action_visible_to, sample_visible_to
@@ -50,13 +50,18 @@ def _text(data: dict, key: str) -> str:
 
 @endpoint(auth=False)
 def login(request):
-    """``{plugin, login, token}`` or ``{plugin, login, password}``: an API token's key, or a person's password.
+    """``{plugin, login, token}`` or ``{plugin, login, password}``: an API token's key, a person's personal
+    token's key (the way for people who sign in with OpenID Connect, who have no password here), or a
+    person's password.
 
-    MXCuBE's client always sends the secret as ``token``: a secret that is no API token's key is taken as
-    the person's password. A password is counted by django-axes (``lims.logins``: 429 ``locked_out`` past
-    the limit); a valid API token logs its beamline in whatever the count."""
+    MXCuBE's client always sends the secret as ``token``: a secret that is neither a live API token's key nor
+    ``login``'s live personal token is taken as the person's password. A password is counted by django-axes
+    (``lims.logins``: 429 ``locked_out`` past the limit); a valid token logs in whatever the count."""
     data = body(request)
     login_name, token, password = _text(data, "login"), _text(data, "token"), _text(data, "password")
+    personal = personal_token_for_login(token or password, login_name) if token or password else None
+    if personal is not None:
+        return reply(login_tokens(personal.user, personal.pk))
     principal = principal_for_key(token) if token else None
     if principal is None and login_name and (password or token):
         try:

@@ -24,8 +24,8 @@ def test_a_map_reads_ldap_dns_and_roles_with_spaces():
 
 @pytest.mark.parametrize("text", ["stores", "group:", ":stores", "group:superuser"])
 def test_a_bad_map_stops_the_start_naming_the_entry(text):
-    with pytest.raises(ImproperlyConfigured, match="Role map entry"):
-        parse_role_map(text)
+    with pytest.raises(ImproperlyConfigured, match="OIDC_ROLE_MAP entry"):
+        parse_role_map(text, "OIDC_ROLE_MAP")
 
 
 @pytest.mark.django_db
