@@ -57,17 +57,18 @@ bench-data: install sysdeps-test
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 worker: install
-	$(BIN)/celery -A lims worker -l info
+	$(BIN)/celery -A config worker -l info
 
 # One beat for the whole site: it re-sends notifications that no worker took (CELERY_BEAT_SCHEDULE).
 beat: install
-	$(BIN)/celery -A lims beat -l info
+	$(BIN)/celery -A config beat -l info
 
 ci:
 	bash .ci/run

@@ -46,12 +46,12 @@ def start_gunicorn(port: int, workers: int, database_url: str) -> subprocess.Pop
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
         DB_CONN_MAX_AGE="600",  # one connection per worker, kept: as in production
-        DJANGO_SETTINGS_MODULE="lims.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     env.pop("CELERY_BROKER_URL", None)
     cmd = [
         str(Path(sys.executable).with_name("gunicorn")),
-        "lims.wsgi",
+        "config.wsgi",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

@@ -1,3 +1,2 @@
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The core: proposals, sessions, beamlines, lab contacts, people and roles, access, audit, errors, tokens,
+barcodes and the shared PDF helpers. It imports no app (``config`` wires them; ``.importlinter`` checks it)."""

@@ -23,6 +23,14 @@ class SampleChangerModel(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class ContainerType(models.TextChoices):
+    """The puck types: what a sample changer's positions accept (here) and what a container is (samples)."""
+
+    SPINE = "spine", "SPINE puck (10)"
+    UNIPUCK = "unipuck", "UniPuck (16)"
+    OTHER = "other", "Other"
+
+
 class FacilityRole(models.TextChoices):
     """Facility roles are Django groups with these names."""
 

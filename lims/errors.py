@@ -20,6 +20,17 @@ class DomainError(Exception):
         return self.message
 
 
+class InvalidInput(Exception):
+    """Input refused as a whole (a file, a batch), with every problem found: the API answers 400 with
+    ``{"detail", "code", "errors": problems_json()}``. Nothing was saved."""
+
+    detail = "The input cannot be accepted."
+    code = "invalid"
+
+    def problems_json(self) -> list[dict]:
+        return []
+
+
 class InvalidTransition(DomainError):
     """A status change that the status machine does not allow from the current status."""
 

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils.timezone import localtime
 
 from .barcodes.codes import code_part, normalise
-from .choices import AuditAction, MemberRole, ProposalKind, SampleChangerModel
+from .choices import AuditAction, ContainerType, MemberRole, ProposalKind, SampleChangerModel
 from .validators import validate_name
 
 proposal_code_validator = RegexValidator(r"^[A-Za-z]{1,10}$", "A proposal code is letters only, e.g. 'mx'.")
@@ -99,8 +99,6 @@ class Beamline(models.Model):
         return self.name
 
     def clean(self):
-        from samples.choices import ContainerType
-
         unknown = set(self.accepted_container_types or []) - set(ContainerType.values)
         if unknown:
             raise ValidationError({"accepted_container_types": f"Unknown container types: {sorted(unknown)}."})

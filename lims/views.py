@@ -1,5 +1,5 @@
-"""Web pages of the core domain: the dashboard, the lab contact cards of a proposal, the barcode decoder, the
-signed-in person's API tokens."""
+"""Web pages of the core domain: the lab contact cards of a proposal, the barcode decoder, the signed-in person's
+API tokens. (The dashboard, which shows every app's, is ``config.views``.)"""
 
 import base64
 import time
@@ -8,16 +8,10 @@ from io import BytesIO
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from shipping.outbox import failed_count as failed_notifications
-from shipping.outbox import stuck_count as stuck_notifications
-from shipping.selectors import shipment_list
-
-from . import rules
 from .barcodes.decode import MAX_UPLOAD_BYTES, DecodeError, decode_upload, load_image
 from .forms import LabContactForm
 from .models import LabContact, PersonalToken
@@ -25,26 +19,6 @@ from .selectors import lab_contact_visible_to, proposal_visible_to
 from .services import lab_contact_create as create_contact
 from .services import lab_contact_update as update_contact
 from .tokens import personal_token_create, personal_token_revoke, personal_ttl
-
-SHIPMENTS_PER_PAGE = 50
-
-
-@login_required
-def dashboard(request):
-    """The user's proposals and shipments; facility staff see every proposal's (the selectors decide)."""
-    shipments = Paginator(shipment_list(request.user).order_by("-created_at", "-id"), SHIPMENTS_PER_PAGE)
-    return render(
-        request,
-        "lims/dashboard.html",
-        {
-            "proposals": proposal_visible_to(request.user),
-            "page": shipments.get_page(request.GET.get("page")),
-            "may_print_location_labels": rules.may_print_location_labels(request.user),
-            # Staff can open the admin, where the failed and stuck notifications are listed and can be sent again.
-            "failed_notifications": failed_notifications() if request.user.is_staff else 0,
-            "stuck_notifications": stuck_notifications() if request.user.is_staff else 0,
-        },
-    )
 
 
 @login_required

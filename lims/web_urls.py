@@ -5,7 +5,6 @@ from . import views
 from .identity import oidc
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     # Django's LogoutView only accepts POST: a link cannot sign anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -2,12 +2,8 @@
 
 from django.db import models
 
-
-class ContainerType(models.TextChoices):
-    SPINE = "spine", "SPINE puck (10)"
-    UNIPUCK = "unipuck", "UniPuck (16)"
-    OTHER = "other", "Other"
-
+# The puck types: the core's (a beamline's sample changer says which it takes), named here too.
+from lims.choices import ContainerType  # noqa: F401
 
 # Fixed capacities of the standard pucks; "other" carries its own.
 CONTAINER_CAPACITY = {ContainerType.SPINE: 10, ContainerType.UNIPUCK: 16}

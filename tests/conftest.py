@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from lims import celery_app
+from config import celery_app
 from lims.choices import FacilityRole, MemberRole
 from shipping.choices import LocationKind
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-import lims
+import config
 from samples.models import Container, Sample
 from tests import factories as f
 
@@ -141,10 +141,10 @@ def test_pages_carry_no_inline_code(client, world, admin_user, name, obj):
 
 
 def load_settings(monkeypatch, **environ):
-    """lims/settings.py evaluated afresh under ``environ`` (the running settings are left alone)."""
+    """config/settings.py evaluated afresh under ``environ`` (the running settings are left alone)."""
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("fresh_settings", Path(lims.__file__).parent / "settings.py")
+    spec = importlib.util.spec_from_file_location("fresh_settings", Path(config.__file__).parent / "settings.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

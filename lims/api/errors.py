@@ -6,7 +6,7 @@ raise, so a client can point at the cell that is wrong whichever layer refused i
 that cannot be imported gives ``errors`` as a list of ``{"line", "column", "message"}`` instead.
 
     DRF ValidationError, django ValidationError   → 400 "invalid"
-    SheetError (samples.sheets)                   → 400 "invalid_sheet"
+    InvalidInput (e.g. samples.sheets.SheetError) → 400 with its code and "errors"
     NotAuthenticated, AuthenticationFailed        → 401
     PermissionDenied                              → 403 "permission_denied"
     Http404, NotFound                             → 404 "not_found"
@@ -26,8 +26,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from lims.errors import DomainError
-from samples.sheets import SheetError
+from lims.errors import DomainError, InvalidInput
 
 NON_FIELD = "non_field_errors"
 
@@ -77,11 +76,9 @@ def exception_handler(exc, context):
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         return invalid(django_errors(exc))
-    if isinstance(exc, SheetError):
-        problems = [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]
+    if isinstance(exc, InvalidInput):
         return Response(
-            {"detail": "The sample sheet cannot be imported.", "code": "invalid_sheet", "errors": problems},
-            status=status.HTTP_400_BAD_REQUEST,
+            {"detail": exc.detail, "code": exc.code, "errors": exc.problems_json()}, status=status.HTTP_400_BAD_REQUEST
         )
     if isinstance(exc, exceptions.ValidationError):
         return invalid(flatten(exc.detail))

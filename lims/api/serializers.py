@@ -6,7 +6,6 @@ from rest_framework import serializers
 from lims.models import Beamline, LabContact, Proposal, Session
 from lims.selectors import proposal_visible_to
 from lims.services import LAB_CONTACT_FIELDS
-from samples.api.serializers import ChangerPositionSerializer
 
 from .fields import CharField, DateTimeField, ScopedPrimaryKeyRelatedField, UserSummarySerializer
 
@@ -36,13 +35,6 @@ class BeamlineSerializer(serializers.ModelSerializer):
             "active",
         ]
         read_only_fields = fields
-
-
-class BeamlineChangerSerializer(serializers.Serializer):
-    """A sample changer's contents: the beamline and every position in order."""
-
-    beamline = BeamlineSerializer()
-    positions = ChangerPositionSerializer(many=True)
 
 
 class SessionSerializer(serializers.ModelSerializer):

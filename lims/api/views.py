@@ -1,11 +1,7 @@
 """REST endpoints of the core domain. Every queryset comes from a scoped selector (``ScopedQuerysetMixin``).
 
-Beamlines and sessions carry the beamline's reads and writes:
-
-    GET  /api/v1/beamlines/{id}/changer/   every position of the sample changer and the puck in it
-    GET  /api/v1/beamlines/{id}/samples/   the samples in the changer, with their positions
-    GET  /api/v1/sessions/{id}/samples/    the session's samples, with their positions
-    POST /api/v1/sessions/{id}/unload/     take the session's pucks out of the changer
+The beamline's reads and writes on sessions and beamlines (their samples, the sample changer) are added by the
+samples app (``samples.api.changer_views``), whose viewsets extend these two.
 
 People's tokens (``lims.tokens``), the password login limited by django-axes (``lims.logins``):
 
@@ -15,24 +11,18 @@ People's tokens (``lims.tokens``), the password login limited by django-axes (``
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, parsers, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lims import rules, selectors, services
+from lims import selectors, services
 from lims.api.parsers import JSONParser
 from lims.logins import LockedOut, locked_out_json, password_login
 from lims.models import PersonalToken
 from lims.tokens import personal_token_create, personal_token_for_key, personal_token_revoke
-from samples import services as sample_services
-from samples.api.filters import samples_of_beamline, samples_of_session
-from samples.api.serializers import SampleLocatedSerializer, UnloadResultSerializer
-from samples.selectors import changer_contents
 
 from .filters import LabContactFilter, SessionFilter
 from .serializers import (
-    BeamlineChangerSerializer,
     BeamlineSerializer,
     LabContactSerializer,
     ProposalSerializer,
@@ -64,12 +54,6 @@ class ProposalViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
 ERROR = inline_serializer("AccessError", {"detail": serializers.CharField(), "code": serializers.CharField()})
 
 
-def sample_page(view, samples):
-    """A page of located samples (``samples.api.serializers.SampleLocatedSerializer``)."""
-    page = view.paginate_queryset(samples)
-    return view.get_paginated_response(SampleLocatedSerializer(page, many=True).data)
-
-
 class SessionViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     """Sessions (beamtimes) of the user's proposals; a beamline's API token sees its beamline's."""
 
@@ -77,33 +61,6 @@ class SessionViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = SessionSerializer
     filterset_class = SessionFilter
     ordering_fields = ["start", "end"]
-
-    @extend_schema(responses=SampleLocatedSerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], filter_backends=[])
-    def samples(self, request, pk=None):
-        """The session's samples with their positions: its proposal's pucks in the beamline's sample changer
-        or in a dewar booked on the session, in changer order (members see their own proposal's only)."""
-        return sample_page(self, samples_of_session(request.user, self.get_object()))
-
-    @extend_schema(request=None, responses={200: UnloadResultSerializer, 403: ERROR})
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def unload(self, request, pk=None):
-        """Take every puck of the session's proposal out of the beamline's sample changer."""
-        session = self.get_object()
-        rules.may_fill_changer.require(request.user, session.beamline_id)
-        # The answer says where each puck was: read before the service empties those fields.
-        was = dict(
-            session.beamline.containers.filter(shipment__proposal_id=session.proposal_id).values_list(
-                "pk", "changer_position"
-            )
-        )
-        unloaded = sample_services.session_unload(session=session, user=request.user)
-        for container in unloaded:
-            if container.pk in was:
-                container.beamline, container.changer_position = session.beamline, was[container.pk]
-        count = len(unloaded)
-        message = f"{count} puck{'s' if count != 1 else ''} taken out of {session.beamline}."
-        return Response(UnloadResultSerializer({"session": session.pk, "unloaded": unloaded, "message": message}).data)
 
 
 class BeamlineViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
@@ -113,22 +70,6 @@ class BeamlineViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = BeamlineSerializer
     filterset_fields = ["sample_changer_model"]
     ordering_fields = ["name"]
-
-    @extend_schema(responses={200: BeamlineChangerSerializer, 403: ERROR}, filters=False)
-    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
-    def changer(self, request, pk=None):
-        """Every position of the sample changer in order: its address, label code, the puck types it takes and
-        the puck in it (null when empty). Beamline staff, local contacts, admins and the beamline's token."""
-        beamline = self.get_object()
-        rules.may_see_changer.require(request.user, beamline.pk)
-        return Response(BeamlineChangerSerializer({"beamline": beamline, "positions": changer_contents(beamline)}).data)
-
-    @extend_schema(responses=SampleLocatedSerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], filter_backends=[])
-    def samples(self, request, pk=None):
-        """The samples in the beamline's sample changer with their positions, in changer order (members see
-        their own proposals' samples only)."""
-        return sample_page(self, samples_of_beamline(request.user, self.get_object()))
 
 
 class LabContactViewSet(

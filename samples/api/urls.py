@@ -1,4 +1,4 @@
-"""Sample endpoints; registered on the API's one router in ``lims.api.urls``."""
+"""Sample endpoints; registered on the API's one router in ``config.api_urls``."""
 
 from rest_framework.routers import SimpleRouter
 

@@ -35,7 +35,7 @@ from .cart import (
 from .choices import CartStatus, Flag
 from .selectors import collection_visible_to, group_visible_to
 
-# The catalogue's address (its mount in lims/urls.py): where a bulk action returns without a ``next``.
+# The catalogue's address (its mount in config/urls.py): where a bulk action returns without a ``next``.
 CATALOGUE_URL = "/data/"
 ACTIONS = ("flag", "unflag", "tag", "untag", "move", "cart")
 RECENT_DOWNLOADS = 10

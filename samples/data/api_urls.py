@@ -1,4 +1,4 @@
-"""Data endpoints (ingest for pipelines; reads); registered on the API's one router in ``lims.api.urls``."""
+"""Data endpoints (ingest for pipelines; reads); registered on the API's one router in ``config.api_urls``."""
 
 from rest_framework.routers import SimpleRouter
 
@@ -9,5 +9,5 @@ router.register("data-collections", api.DataCollectionViewSet, basename="datacol
 router.register("screening-results", api.ScreeningResultViewSet, basename="screeningresult")
 router.register("processing-results", api.ProcessingResultViewSet, basename="processingresult")
 
-# Plain paths that are no viewset (added to lims.api.urls as they are).
+# Plain paths that are no viewset (added to config.api_urls as they are).
 urlpatterns = []

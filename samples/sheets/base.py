@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from django.db import models
 
+from lims.errors import InvalidInput
+
 from ..choices import ContainerType, DatasetKind, ExperimentKind, MailinRequest
 from ..models import Sample
 
@@ -20,13 +22,19 @@ class SheetProblem:
     message: str
 
 
-class SheetError(Exception):
+class SheetError(InvalidInput):
     """A sheet that cannot be imported; every problem found, by line and column. Nothing was saved."""
+
+    detail = "The sample sheet cannot be imported."
+    code = "invalid_sheet"
 
     def __init__(self, problems: list[SheetProblem], read_as: str = ""):
         super().__init__("; ".join(p.message for p in problems))
         self.problems = problems
         self.read_as = read_as  # the format the file was read as, once known ("Read as ISPyB shipping CSV, ...")
+
+    def problems_json(self) -> list[dict]:
+        return [{"line": p.line, "column": p.column, "message": p.message} for p in self.problems]
 
 
 @dataclass

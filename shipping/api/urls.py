@@ -1,4 +1,4 @@
-"""Shipping endpoints; registered on the API's one router in ``lims.api.urls``."""
+"""Shipping endpoints; registered on the API's one router in ``config.api_urls``."""
 
 from rest_framework.routers import SimpleRouter
 

@@ -98,7 +98,7 @@ def test_without_a_server_uri_nothing_changes():
 
 
 def test_the_running_settings_have_no_ldap_backend_when_unconfigured(settings, monkeypatch):
-    from lims import settings as lims_settings
+    from config import settings as lims_settings
 
     for name in ("LDAP_SERVER_URI", "LDAP_USER_SEARCH_BASE"):
         monkeypatch.delenv(name, raising=False)

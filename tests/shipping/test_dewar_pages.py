@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from lims import settings as lims_settings
+from config import settings as lims_settings
 from shipping import services
 from shipping.choices import LocationKind
 from shipping.services.dewars import (

@@ -401,7 +401,7 @@ def test_the_default_pin_symbol_fits_a_pin_cap_and_reads_back_at_300_dpi(labelle
 def _settings_with(**env) -> dict:
     """The label settings a fresh process computes from these environment variables."""
     script = (
-        "import json, django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'lims.settings'; django.setup();"
+        "import json, django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup();"
         "from django.conf import settings as s;"
         "print(json.dumps({k: getattr(s, k) for k in dir(s) if 'LABEL' in k or 'DATAMATRIX' in k}))"
     )

@@ -25,7 +25,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from lims import celery_app
+from config import celery_app
 from shipping.choices import LocationKind, NotificationStatus
 from shipping.models import Notification
 from shipping.services import dewar_receive, shipment_send
@@ -106,7 +106,7 @@ def start_worker(*, broker_url: str, queue: str, smtp_port: int, log: Path, **en
         if not key.startswith(("EMAIL_", "CELERY_")) and key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="lims.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=worker_database_url(),
         DB_CONN_MAX_AGE="0",
         CELERY_BROKER_URL=broker_url,
@@ -121,7 +121,7 @@ def start_worker(*, broker_url: str, queue: str, smtp_port: int, log: Path, **en
     command = [
         str(CELERY),
         "-A",
-        "lims",
+        "config",
         "worker",
         "--pool=solo",
         "-c",

@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from lims import celery_app
+from config import celery_app
 from shipping import outbox
 from shipping.choices import DewarStatus, NotificationStatus
 from shipping.models import Notification

@@ -20,7 +20,7 @@ import pytest
 import redis
 from django.utils import timezone
 
-from lims import celery_app
+from config import celery_app
 from shipping.choices import DewarStatus, LocationKind, NotificationStatus
 from shipping.models import Notification
 from shipping.services import dewar_receive, shipment_send

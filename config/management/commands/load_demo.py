@@ -24,8 +24,8 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from config.demo_data import DEMO_PREFIX, DemoData
 from lims.choices import FacilityRole
-from lims.management.demo_data import DEMO_PREFIX, DemoData
 from lims.models import ApiToken, Beamline, LabContact, Proposal, Session
 from lims.services import lab_contact_create, proposal_member_add
 from lims.tokens import api_token_create, hash_key

@@ -4,13 +4,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from lims.api import barcodes, views
+from lims.api.docs import ApiDocsView
+from samples.api import changer_views
 from samples.api.urls import router as samples_router
 from samples.data.api_urls import router as data_router
 from samples.data.api_urls import urlpatterns as data_paths
 from shipping.api.urls import router as shipping_router
-
-from . import barcodes, views
-from .docs import ApiDocsView
 
 app_name = "api"
 
@@ -23,8 +23,9 @@ class Router(DefaultRouter):
 
 router = Router()
 router.register("proposals", views.ProposalViewSet, basename="proposal")
-router.register("sessions", views.SessionViewSet, basename="session")
-router.register("beamlines", views.BeamlineViewSet, basename="beamline")
+# The core's sessions and beamlines, with what the samples app adds to them (their samples, the changer).
+router.register("sessions", changer_views.SessionViewSet, basename="session")
+router.register("beamlines", changer_views.BeamlineViewSet, basename="beamline")
 router.register("lab-contacts", views.LabContactViewSet, basename="labcontact")
 # One router, so that the API root lists every app's endpoints.
 router.registry.extend(shipping_router.registry)

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "lims",
     "shipping",
     "samples",
+    "config",  # the wiring: its management commands (load_demo)
 ]
 
 MIDDLEWARE = [
@@ -133,7 +134,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "lims.urls"
+ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
     {
@@ -151,7 +152,7 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "lims.wsgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from . import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("lims.api.urls")),
+    path("api/v1/", include("config.api_urls")),
     path("ispyb/api/v1/", include("samples.ispyb.urls")),
     re_path(r"^ispyb/", include("samples.ispyb.fallback_urls")),
     path("shipments/", include("shipping.urls")),
@@ -14,6 +16,7 @@ urlpatterns = [
     path("data/", include("samples.data.urls")),
     path("data/", include("samples.data.action_urls")),
     path("", include("samples.beamline_urls")),
+    path("", views.dashboard, name="dashboard"),
     path("", include("lims.web_urls")),
 ]
 

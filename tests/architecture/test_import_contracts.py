@@ -1,0 +1,42 @@
+"""The direction of the house (``.importlinter``): config wires the apps, the apps use the core, the core imports
+no app. CI runs ``lint-imports`` on the tree; this test shows that the contract is the tree's, and that it fails
+on a reversed import (a copy of the packages with one back arrow added)."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("config", "lims", "samples", "shipping")
+LINT = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(LINT), "--config", str(tree / ".importlinter"), "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_tree_keeps_its_contracts():
+    result = _lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def test_a_core_module_importing_an_app_breaks_the_contract(tmp_path):
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    errors = tmp_path / "lims" / "errors.py"
+    errors.write_text(errors.read_text() + "\nfrom samples.choices import ContainerStatus  # noqa\n")
+
+    result = _lint(tmp_path)
+
+    assert result.returncode != 0
+    assert "lims.errors -> samples.choices" in result.stdout
