@@ -28,7 +28,7 @@ def main() -> None:
     load_before = os.getloadavg()
 
     with throwaway_database() as connection:
-        from samples import sheets
+        from shipping import sheets
         from tests import factories as f
 
         proposal, user = new_member()

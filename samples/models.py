@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from lims.barcodes.codes import StoredCodeValidator, validate_code
+from lims.crystals import cell_errors, space_group, validate_angle
 from lims.models import ApiToken, Beamline, Proposal, Session
 from lims.validators import validate_name
 
@@ -28,7 +29,6 @@ from .choices import (
     SampleStatus,
     ScreeningMethod,
 )
-from .crystals import cell_errors, space_group, validate_angle
 
 # Beamline control rejects any other character in a sample name: one bad name aborts its whole sync.
 SAMPLE_NAME_REGEX = r"^[A-Za-z0-9:+_-]+$"

@@ -182,7 +182,7 @@ def container_assign(
     dewar not at the facility, a puck booked for another beamline's session, a puck returned or
     disposed (409). A puck already in the position is taken out first (its own history row).
     """
-    from shipping.services.dewars import AT_FACILITY
+    from shipping.choices import DEWAR_AT_FACILITY as AT_FACILITY
 
     beamline = Beamline.objects.select_for_update().get(pk=beamline.pk)
     if position not in beamline.positions:

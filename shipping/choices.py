@@ -24,6 +24,10 @@ class DewarStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The dewar is in the facility's hands (stores or a beamline): what scans, moves and dispatches act on.
+DEWAR_AT_FACILITY = (DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE)
+
+
 class SafetyLevel(models.TextChoices):
     GREEN = "green", "Green"
     YELLOW = "yellow", "Yellow"

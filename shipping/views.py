@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from lims import rules
 from lims.errors import DomainError, Frozen
 from lims.selectors import proposal_visible_to
-from samples import sheets
+from shipping import sheets
 
 from . import labels, services
 from .forms import SheetUploadForm, ShipmentForm

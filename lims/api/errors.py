@@ -6,7 +6,7 @@ raise, so a client can point at the cell that is wrong whichever layer refused i
 that cannot be imported gives ``errors`` as a list of ``{"line", "column", "message"}`` instead.
 
     DRF ValidationError, django ValidationError   → 400 "invalid"
-    InvalidInput (e.g. samples.sheets.SheetError) → 400 with its code and "errors"
+    InvalidInput (e.g. shipping.sheets.SheetError) → 400 with its code and "errors"
     NotAuthenticated, AuthenticationFailed        → 401
     PermissionDenied                              → 403 "permission_denied"
     Http404, NotFound                             → 404 "not_found"

@@ -172,24 +172,6 @@ class ContainerWriteSerializer(serializers.Serializer):
     samples = SampleWriteSerializer(many=True, required=False)
 
 
-class SheetUploadSerializer(serializers.Serializer):
-    """A sample sheet to import: CSV or XLSX, columns as in the template."""
-
-    file = serializers.FileField()
-
-
-class ImportResultSerializer(serializers.Serializer):
-    """What an import wrote."""
-
-    dewars = serializers.IntegerField()
-    containers = serializers.IntegerField()
-    samples = serializers.IntegerField()
-    format = serializers.CharField(
-        help_text='The format the file was read as, e.g. "ISPyB shipping CSV (EXI, py-ispyb-ui)".'
-    )
-    messages = serializers.ListField(child=serializers.CharField())
-
-
 class ChangerPlaceMixin(serializers.Serializer):
     """Where a puck sits in a sample changer (all null when in none). Needs ``beamline`` fetched with it."""
 

@@ -27,13 +27,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lims.pdf import BOLD, FONT, ellipsize, font_for, numbered_canvas
 from samples.choices import MailinState
 from samples.data.choices import Shell
 from samples.data.models import DataCollection, ProcessingResult, ScreeningResult
 from samples.models import Sample
 from shipping.choices import DewarStatus
 from shipping.models import Shipment
-from shipping.pdf.common import BOLD, FONT, ellipsize, font_for, numbered_canvas
 
 from . import selectors
 from .report_charts import sample_pictures, shell_charts

@@ -23,9 +23,9 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, Table, TableStyle
 
+from lims.pdf import FONT, ellipsize, font_for
 from samples.data.choices import Shell
 from samples.data.views import data_file
-from shipping.pdf.common import FONT, ellipsize, font_for
 
 SHELLS = (Shell.INNER, Shell.OVERALL, Shell.OUTER)  # low to high resolution, as a reader scans a resolution axis
 SERIES_COLOURS = (

@@ -286,3 +286,21 @@ class ShipmentCreateSerializer(ShipmentWriteSerializer):
     """A new shipment: the same as a change, plus the proposal it is for."""
 
     proposal = ScopedPrimaryKeyRelatedField(proposal_visible_to)
+
+
+class SheetUploadSerializer(serializers.Serializer):
+    """A sample sheet to import: CSV or XLSX, columns as in the template."""
+
+    file = serializers.FileField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    """What an import wrote."""
+
+    dewars = serializers.IntegerField()
+    containers = serializers.IntegerField()
+    samples = serializers.IntegerField()
+    format = serializers.CharField(
+        help_text='The format the file was read as, e.g. "ISPyB shipping CSV (EXI, py-ispyb-ui)".'
+    )
+    messages = serializers.ListField(child=serializers.CharField())

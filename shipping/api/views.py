@@ -1,7 +1,7 @@
 """REST endpoints of shipments and locations.
 
 Thin: querysets come from ``shipping.selectors`` (scoped to the user, the tree prefetched), writes and
-status changes from ``shipping.services``, sheet imports and exports from ``samples.sheets``, label PDFs from
+status changes from ``shipping.services``, sheet imports and exports from ``shipping.sheets``, label PDFs from
 ``shipping.labels``; their errors become responses in ``lims.api.errors``.
 """
 
@@ -17,14 +17,14 @@ from rest_framework.response import Response
 
 from lims import rules
 from lims.api.schema import InvalidSerializer, SheetErrorSerializer
-from samples import sheets
-from samples.api.serializers import ImportResultSerializer, SheetUploadSerializer
-from shipping import labels, selectors, services
+from shipping import labels, selectors, services, sheets
 from shipping.pdf import LabelLayoutError
 
 from .filters import ShipmentFilter
 from .serializers import (
+    ImportResultSerializer,
     LocationSerializer,
+    SheetUploadSerializer,
     ShipmentCreateSerializer,
     ShipmentDetailSerializer,
     ShipmentListSerializer,

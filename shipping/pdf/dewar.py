@@ -6,7 +6,8 @@ from django.conf import settings
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
-from .common import BOLD, CODE_FONT, FONT, draw_no_symbol, draw_symbol, draw_text, new_canvas
+from lims.pdf import BOLD, CODE_FONT, FONT, draw_no_symbol, draw_symbol, draw_text, new_canvas
+
 from .data import DewarLabel
 from .layout import PAGE_SIZES, page_key
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from reportlab.lib.units import mm
 
-from .common import (
+from lims.pdf import (
     BOLD,
     CODE_FONT,
     FONT,
@@ -18,6 +18,7 @@ from .common import (
     new_canvas,
     wrap,
 )
+
 from .data import LabelSheet, LocationSection, PinLabel, PuckLabel
 from .layout import PAGE_SIZES, QUIET_ZONE, LabelLayoutError, SheetLayout, page_key
 

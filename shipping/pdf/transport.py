@@ -22,9 +22,10 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lims.pdf import BOLD, FONT, font_for, numbered_canvas, wrap
+
 from ..choices import DewarEventKind
 from ..tracking import tracking_url
-from .common import BOLD, FONT, font_for, numbered_canvas, wrap
 from .data import ContactCard, _card, _deliver_to
 
 INCIDENT_BACKGROUND = colors.Color(1, 0.88, 0.88)

@@ -34,11 +34,11 @@ from samples.choices import ContainerStatus
 from samples.models import Container, Sample
 from samples.services import container_unassign, containers_follow_dewar, dewar_contents_lock
 
-from ..choices import DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
+from ..choices import DEWAR_AT_FACILITY, DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
 from ..models import Dewar, DewarEvent, Location, Shipment
 from .shipments import DEWAR_TRANSITIONS, check_transition
 
-AT_FACILITY = (DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE)
+AT_FACILITY = DEWAR_AT_FACILITY  # (the statuses beside their enum, in shipping.choices)
 INCIDENT_KINDS = {
     "damaged": "Damaged",
     "lost": "Lost",

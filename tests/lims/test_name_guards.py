@@ -5,12 +5,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from lims.validators import validate_name
-from samples.sheets import SheetError, import_sheet
+from shipping.sheets import SheetError, import_sheet
 from tests import factories as f
 from tests.conftest import api_as
 from tests.lims.test_api import CARD
-from tests.samples.test_sheets import csv_file, row
 from tests.shipping.test_api import payload, post
+from tests.shipping.test_sheets import csv_file, row
 
 HIDDEN = [
     "\x07",

@@ -9,12 +9,12 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from samples.crystals import cell_errors, space_group
+from lims.crystals import cell_errors, space_group
 from samples.models import Sample
-from samples.sheets import import_sheet
+from shipping.sheets import import_sheet
 from tests import factories as f
 from tests.conftest import api_as
-from tests.samples.test_sheets import csv_file, row
+from tests.shipping.test_sheets import csv_file, row
 from tests.shipping.test_views import cell, filled_create_form
 
 SPELLINGS = [

@@ -19,7 +19,7 @@ from shipping.services import shipment_send, shipment_update
 from shipping.services import shipments as shipment_services
 from tests import factories as f
 from tests.conftest import api_as
-from tests.samples.test_sheets import csv_file, row
+from tests.shipping.test_sheets import csv_file, row
 from tests.shipping.test_views import form_fields
 
 pytestmark = pytest.mark.django_db

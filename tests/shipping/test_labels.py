@@ -232,7 +232,7 @@ def test_a_shipment_without_return_card_says_so_on_the_label(member, proposal):
 
 
 def test_letters_beyond_western_europe_print_as_letters(member, proposal):
-    from shipping.pdf.common import BOLD, _unicode_font
+    from lims.pdf import BOLD, _unicode_font
 
     if _unicode_font(BOLD) is None:
         pytest.skip("no DejaVu fonts (fonts-dejavu-core): such letters print as boxes")

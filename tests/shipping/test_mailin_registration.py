@@ -9,12 +9,12 @@ from django.urls import reverse
 
 from samples.choices import DatasetKind, MailinRequest
 from samples.models import Sample
-from samples.sheets import HEADERS, SheetError, import_sheet, template_csv, template_xlsx
 from shipping.services import shipment_create, shipment_update
+from shipping.sheets import HEADERS, SheetError, import_sheet, template_csv, template_xlsx
 from tests import factories as f
 from tests.conftest import api_as
-from tests.samples.test_sheets import csv_file, xlsx_file
-from tests.samples.test_sheets import row as sheet_row
+from tests.shipping.test_sheets import csv_file, xlsx_file
+from tests.shipping.test_sheets import row as sheet_row
 from tests.shipping.test_views import cell, filled_create_form, form_fields
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lims.errors import Frozen
 from lims.models import AuditEntry
-from samples import sheets
 from samples.choices import ContainerType, ExperimentKind
 from samples.models import Container, Protein, Sample
-from samples.sheets import HEADERS, SheetError, import_sheet, template_csv, template_xlsx
+from shipping import sheets
 from shipping.models import Dewar
 from shipping.services import shipment_send
+from shipping.sheets import HEADERS, SheetError, import_sheet, template_csv, template_xlsx
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from django.db import models
 
 from lims.errors import InvalidInput
-
-from ..choices import ContainerType, DatasetKind, ExperimentKind, MailinRequest
-from ..models import Sample
+from samples.choices import ContainerType, DatasetKind, ExperimentKind, MailinRequest
+from samples.models import Sample
 
 
 @dataclass

@@ -7,10 +7,10 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from samples.sheets import SheetError, import_sheet
-from samples.sheets.base import MAX_XLSX_MEMBERS
+from shipping.sheets import SheetError, import_sheet
+from shipping.sheets.base import MAX_XLSX_MEMBERS
 from tests import factories as f
-from tests.samples.test_sheets import db_state, row, xlsx_file
+from tests.shipping.test_sheets import db_state, row, xlsx_file
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def test_a_highly_compressed_sheet_is_refused_unread(draft, member, openpyxl_mus
 
 
 def test_a_workbook_unpacking_past_the_limit_is_refused_unread(draft, member, openpyxl_must_not_run, monkeypatch):
-    monkeypatch.setattr("samples.sheets.reading.MAX_XLSX_UNPACKED", 10_000)
+    monkeypatch.setattr("shipping.sheets.reading.MAX_XLSX_UNPACKED", 10_000)
     message = refused(draft, member, with_members({"docProps/custom.xml": bytes(range(256)) * 64}))
     assert "unpacks to far more" in message
 

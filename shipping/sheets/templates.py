@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from ..choices import CentringMethod, CollectionMode, ExperimentKind, ScreeningMethod
+from samples.choices import CentringMethod, CollectionMode, ExperimentKind, ScreeningMethod
+
 from .base import _BY_KEY, COLUMNS, HEADERS, MAILIN_REQUEST_WORDS, MAX_ROWS
 
 # --- templates ------------------------------------------------------------------------------------------

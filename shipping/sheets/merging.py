@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from lims.models import Session
+from samples.choices import ContainerType
+from samples.models import Container, Protein, Sample
 from shipping.models import Dewar, Shipment
 from shipping.services import shipment_check_editable, shipment_update
 
-from ..choices import ContainerType
-from ..models import Container, Protein, Sample
 from .base import HEADERS, SAMPLE_KEYS, ImportResult, SheetError, SheetProblem
 from .parsing import _Row, parse
 from .profiles import Layout

@@ -15,8 +15,9 @@ import csv
 import io
 import re
 
-from ..choices import MAILIN_REQUEST_FIELDS, ContainerType
-from ..models import Sample
+from samples.choices import MAILIN_REQUEST_FIELDS, ContainerType
+from samples.models import Sample
+
 from .base import COLUMNS, HEADERS
 from .profiles import ISPYB
 

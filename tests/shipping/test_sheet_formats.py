@@ -16,8 +16,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from lims.choices import ProposalKind
 from lims.models import AuditEntry
 from samples.models import Container, Protein, Sample
-from samples.sheets import SheetError, import_sheet
 from shipping.models import Dewar
+from shipping.sheets import SheetError, import_sheet
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
+from lims.crystals import CELL_ANGLES, CELL_LENGTHS, complete_cell, space_group
+from samples.choices import MAX_OTHER_CAPACITY, CentringMethod, CollectionMode, ExperimentKind, ScreeningMethod
+from samples.models import Container, Protein, Sample
 from shipping.models import Dewar
 
-from ..choices import MAX_OTHER_CAPACITY, CentringMethod, CollectionMode, ExperimentKind, ScreeningMethod
-from ..crystals import CELL_ANGLES, CELL_LENGTHS, complete_cell, space_group
-from ..models import Container, Protein, Sample
 from .base import (
     _DATASET_KINDS,
     _EXPERIMENT_KINDS,

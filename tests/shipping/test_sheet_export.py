@@ -12,12 +12,12 @@ from django.urls import reverse
 
 from lims.choices import ProposalKind
 from samples.models import Container, Protein, Sample
-from samples.sheets import HEADERS, import_sheet, shipment_ispyb_csv, shipment_xlsx
 from shipping.models import Dewar
 from shipping.services import shipment_cancel, shipment_create
+from shipping.sheets import HEADERS, import_sheet, shipment_ispyb_csv, shipment_xlsx
 from tests import factories as f
 from tests.conftest import api_as
-from tests.samples.test_sheet_formats import ISPYB_FIELDS  # py-ispyb-ui's FIELDS, written out there
+from tests.shipping.test_sheet_formats import ISPYB_FIELDS  # py-ispyb-ui's FIELDS, written out there
 
 pytestmark = pytest.mark.django_db
 
