@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from lims import rules
+from lims import access
 from lims.selectors import proposal_visible_to
 from shipping.outbox import failed_count as failed_notifications
 from shipping.outbox import stuck_count as stuck_notifications
@@ -23,7 +23,7 @@ def dashboard(request):
         {
             "proposals": proposal_visible_to(request.user),
             "page": shipments.get_page(request.GET.get("page")),
-            "may_print_location_labels": rules.may_print_location_labels(request.user),
+            "may_print_location_labels": access.may_print_location_labels(request.user),
             # Staff can open the admin, where the failed and stuck notifications are listed and can be sent again.
             "failed_notifications": failed_notifications() if request.user.is_staff else 0,
             "stuck_notifications": stuck_notifications() if request.user.is_staff else 0,

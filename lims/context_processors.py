@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from . import rules
+from . import access
 
 
 def facility(request):
@@ -11,13 +11,13 @@ def facility(request):
 
     # Called only when a template asks, and the roles are cached on the user by then on most pages.
     def may_scan():
-        return rules.may_scan(request.user)
+        return access.may_scan(request.user)
 
     def may_see_changers():
-        return rules.may_see_changer(request.user)
+        return access.may_see_changer(request.user)
 
     def may_work_mailin():
-        return rules.may_operate_mailin(request.user)
+        return access.may_operate_mailin(request.user)
 
     return {
         "FACILITY_NAME": settings.FACILITY_NAME,

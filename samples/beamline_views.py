@@ -3,10 +3,10 @@ samples by position, and a sample's page with its journey.
 
 Who sees what:
 - the beamline list and the changer pages show every proposal's pucks: beamline staff, local contacts
-  and admins (``lims.rules.may_see_changer``); anybody else signed in gets a 403 page that says so
+  and admins (``lims.access.may_see_changer``); anybody else signed in gets a 403 page that says so
   (a beamline is a facility fact, not a proposal's object, so the 403 confirms nothing). An unknown
   beamline is a 404.
-- filling and emptying a changer: ``lims.rules.may_fill_changer`` (beamline staff, admins).
+- filling and emptying a changer: ``lims.access.may_fill_changer`` (beamline staff, admins).
 - a session and a sample: members of the proposal and facility staff; another proposal's is a 404.
 
 Every write is a POST that calls one service and redirects (post/redirect/get); a refusal re-renders the
@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from lims import rules
+from lims import access
 from lims.errors import DomainError
 from lims.models import Beamline
 from lims.selectors import beamline_visible_to, session_visible_to
@@ -50,7 +50,7 @@ def _forbidden(request):
 def _sees_changers(user) -> bool:
     """Whether a person may see sample changers at all: for people the rule does not depend on the
     beamline (it does for API tokens, which never reach these pages)."""
-    return rules.may_see_changer(user)
+    return access.may_see_changer(user)
 
 
 def _accepts(types: list[str]) -> str:
@@ -81,7 +81,7 @@ def beamline_list(request):
 
 def _render_changer(request, beamline: Beamline, form: AssignForm | None = None, *, slots=None, status=200):
     slots = slots if slots is not None else selectors.changer_contents(beamline)
-    can_assign = rules.may_fill_changer(request.user, beamline.pk)
+    can_assign = access.may_fill_changer(request.user, beamline.pk)
     if can_assign and form is None:
         chosen = request.GET.get("position", "")
         form = AssignForm(
@@ -124,7 +124,7 @@ def _render_changer(request, beamline: Beamline, form: AssignForm | None = None,
 def changer(request, name: str):
     """The sample changer drawn position by position, and (for who may fill it) the assignment form."""
     beamline = get_object_or_404(beamline_visible_to(request.user), name=name)
-    if not rules.may_see_changer(request.user, beamline.pk):
+    if not access.may_see_changer(request.user, beamline.pk):
         return _forbidden(request)
     return _render_changer(request, beamline)
 
@@ -134,7 +134,7 @@ def changer(request, name: str):
 def assign(request, name: str):
     """Put the scanned puck into the scanned (or chosen) position. A puck alone asks for the position."""
     beamline = get_object_or_404(beamline_visible_to(request.user), name=name)
-    if not rules.may_fill_changer(request.user, beamline.pk):
+    if not access.may_fill_changer(request.user, beamline.pk):
         return _forbidden(request)
     slots = selectors.changer_contents(beamline)
     form = AssignForm(
@@ -166,7 +166,7 @@ def assign(request, name: str):
 def unload(request, name: str):
     """Take one puck out of the changer (the puck of the button, not whatever is in its position now)."""
     beamline = get_object_or_404(beamline_visible_to(request.user), name=name)
-    if not rules.may_fill_changer(request.user, beamline.pk):
+    if not access.may_fill_changer(request.user, beamline.pk):
         return _forbidden(request)
     container_id = request.POST.get("container", "")
     container = Container.objects.filter(pk=container_id, beamline=beamline).first() if container_id.isdigit() else None
@@ -210,8 +210,8 @@ def session_detail(request, pk: int):
             "data": session_collections(session, request.user),
             "pucks": pucks,
             "over": over,
-            "can_unload": not over and rules.may_fill_changer(request.user, session.beamline_id),
-            "can_see_changer": rules.may_see_changer(request.user, session.beamline_id),
+            "can_unload": not over and access.may_fill_changer(request.user, session.beamline_id),
+            "can_see_changer": access.may_see_changer(request.user, session.beamline_id),
         },
     )
 
@@ -220,7 +220,7 @@ def session_detail(request, pk: int):
 def session_unload_page(request, pk: int):
     """Unload everything of a session: GET asks for confirmation (what will be taken out), POST does it."""
     session = get_object_or_404(session_visible_to(request.user), pk=pk)
-    if not rules.may_fill_changer(request.user, session.beamline_id):
+    if not access.may_fill_changer(request.user, session.beamline_id):
         return render(
             request,
             "samples/beamline/forbidden.html",
@@ -293,7 +293,7 @@ def sample_detail(request, pk: int):
             "changer_code": container.beamline.position_code(container.changer_position)
             if container.beamline_id
             else "",
-            "can_see_changer": container.beamline_id and rules.may_see_changer(request.user, container.beamline_id),
+            "can_see_changer": container.beamline_id and access.may_see_changer(request.user, container.beamline_id),
             "dewar_events": list(journey["dewar_events"]),
             "assignments": assignments,
             "been_in_changer": any(row.beamline_id for row in assignments),

@@ -3,7 +3,7 @@
 Views and API actions share this, so that both accept the same parameters and refuse bad ones the same way:
 
     shipment_labels(shipment, kind, params) -> LabelFile      kind: "dewars", "pucks", "pins"
-    location_labels() -> LabelFile            who may: ``lims.rules.may_print_location_labels``
+    location_labels() -> LabelFile            who may: ``lims.access.may_print_location_labels``
 
 ``params`` are the query parameters: ``dewar`` (an id of the shipment's dewars), ``container`` (an id of its
 pucks) and, for dewar labels, ``page_size`` (A4, A5, Letter). Labels can be printed in any shipment status.

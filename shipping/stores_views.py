@@ -1,6 +1,6 @@
 """Pages of the stores: the scan station (/stores/scan/) and the stores dashboard (/stores/).
 
-Both are for the people who scan (``lims.rules.may_scan``: stores, beamline staff, admins);
+Both are for the people who scan (``lims.access.may_scan``: stores, beamline staff, admins);
 anybody else signed in gets 403 (the pages show no proposal's object by URL, so nothing is confirmed).
 The scan station is a page of JavaScript over the scan API: every scan goes through ``POST /api/v1/scans/``,
 so the page and a handheld scanner obey the same rules. Kept apart from ``views.py`` (shipments) because
@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
 
-from lims import rules
+from lims import access
 from lims.choices import Courier
 
 from .api.scans import RECENT_SCANS, dewar_url
@@ -22,7 +22,7 @@ from .stores import return_overdue_days, stores_overview
 
 
 def _check(user) -> None:
-    rules.may_scan.require(user)
+    access.may_scan.require(user)
 
 
 @login_required

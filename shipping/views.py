@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from lims import rules
+from lims import access
 from lims.errors import DomainError, Frozen
 from lims.selectors import proposal_visible_to
 from shipping import sheets
@@ -95,7 +95,7 @@ def _mailin_reports(shipment, user) -> dict:
     from samples.mailin.selectors import report_visible_to
 
     reports = report_visible_to(user).filter(shipment=shipment).select_related("created_by").order_by("-version")
-    return {"mailin": True, "reports": list(reports), "reports_operator": rules.may_operate_mailin(user)}
+    return {"mailin": True, "reports": list(reports), "reports_operator": access.may_operate_mailin(user)}
 
 
 def _status_change(request, pk: int, service, done: str):
@@ -213,7 +213,7 @@ def shipment_labels(request, pk: int, kind: str):
 @login_required
 def location_labels(request):
     """Barcode sheets of every location and sample-changer position, for stores and beamline staff."""
-    rules.may_print_location_labels.require(request.user)
+    access.may_print_location_labels.require(request.user)
     try:
         label_file = labels.location_labels()
     except LabelLayoutError as exc:

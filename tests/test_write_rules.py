@@ -1,5 +1,5 @@
 """One rule per write: every write action × every persona × every surface that offers it (page, native API,
-ISPyB-compatible API) gets the answer of the action's rule in ``lims.rules``, the same on each surface.
+ISPyB-compatible API) gets the answer of the action's rule in ``lims.access``, the same on each surface.
 
 An answer is "allowed" (2xx, or a page's 302 to somewhere else than the login) or "refused" (401/403/404,
 a page's 302 to the login, or a 400 for a body naming what the principal cannot see); and the write is done
@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from lims import rules
+from lims import access
 from lims.choices import FacilityRole, ProposalKind
 from lims.models import LabContact, Session
 from lims.tokens import login_tokens, principal_for_key
@@ -37,7 +37,7 @@ PEOPLE = ["member", "outsider", "stores", "beamline_staff", "local_contact", "ma
 MACHINES = ["token", "other_token"]  # the beamline's own API token, and another beamline's
 PERSONAS = [*PEOPLE, "anonymous", *MACHINES]
 
-# Who may, as lims.rules and the README say it.
+# Who may, as lims.access and the README say it.
 PROPOSAL_WRITERS = {"member", "stores", "beamline_staff", "local_contact", "mailin_operator", "admin_user"}
 SCANNERS = {"stores", "beamline_staff", "admin_user"}
 CHANGER_FILLERS = {"beamline_staff", "admin_user", "token"}
@@ -59,7 +59,7 @@ class Surface:
 @dataclass
 class Action:
     allowed: set[str]
-    rule: Callable  # (principal, world) -> bool, through lims.rules
+    rule: Callable  # (principal, world) -> bool, through lims.access
     probe: Callable[[dict], object]  # what the write changes
     surfaces: list[Surface]
 
@@ -162,7 +162,7 @@ def mxcube_collection(w):
 ACTIONS = {
     "register shipment": Action(
         PROPOSAL_WRITERS,
-        lambda p, w: rules.may_write_proposal(p, w["proposal_obj"]),
+        lambda p, w: access.may_write_proposal(p, w["proposal_obj"]),
         lambda w: Shipment.objects.count(),
         [
             Surface("page", "post", "/shipments/new/{proposal}/", new_shipment_page, "form"),
@@ -171,7 +171,7 @@ ACTIONS = {
     ),
     "edit shipment": Action(
         PROPOSAL_WRITERS,
-        lambda p, w: rules.may_write_proposal(p, w["proposal_obj"]),
+        lambda p, w: access.may_write_proposal(p, w["proposal_obj"]),
         lambda w: Shipment.objects.get(pk=w["shipment"]).comments,
         [
             Surface("page", "post", "/shipments/{shipment}/edit/", edit_page, "form"),
@@ -180,7 +180,7 @@ ACTIONS = {
     ),
     "mark shipment sent": Action(
         PROPOSAL_WRITERS,
-        lambda p, w: rules.may_write_proposal(p, w["proposal_obj"]),
+        lambda p, w: access.may_write_proposal(p, w["proposal_obj"]),
         shipment_status,
         [
             Surface("page", "post", "/shipments/{shipment}/send/"),
@@ -189,7 +189,7 @@ ACTIONS = {
     ),
     "cancel shipment": Action(
         PROPOSAL_WRITERS,
-        lambda p, w: rules.may_write_proposal(p, w["proposal_obj"]),
+        lambda p, w: access.may_write_proposal(p, w["proposal_obj"]),
         shipment_status,
         [
             Surface("page", "post", "/shipments/{shipment}/cancel/"),
@@ -198,7 +198,7 @@ ACTIONS = {
     ),
     "write lab contact": Action(
         PROPOSAL_WRITERS,
-        lambda p, w: rules.may_write_proposal(p, w["proposal_obj"]),
+        lambda p, w: access.may_write_proposal(p, w["proposal_obj"]),
         lambda w: LabContact.objects.count(),
         [
             Surface("page", "post", "/proposals/{proposal}/contacts/new/", card, "form"),
@@ -207,7 +207,7 @@ ACTIONS = {
     ),
     "scan dewar": Action(
         SCANNERS,
-        lambda p, w: rules.may_scan(p),
+        lambda p, w: access.may_scan(p),
         lambda w: DewarEvent.objects.count(),
         [
             Surface("page", "get", "/stores/scan/", writes=False),
@@ -216,7 +216,7 @@ ACTIONS = {
     ),
     "print location labels": Action(
         SCANNERS,
-        lambda p, w: rules.may_print_location_labels(p),
+        lambda p, w: access.may_print_location_labels(p),
         lambda w: None,
         [
             Surface("page", "get", "/shipments/locations/labels/", writes=False),
@@ -225,7 +225,7 @@ ACTIONS = {
     ),
     "assign puck": Action(
         CHANGER_FILLERS,
-        lambda p, w: rules.may_fill_changer(p, w["beamline"]),
+        lambda p, w: access.may_fill_changer(p, w["beamline"]),
         in_changer("free_container"),
         [
             Surface(
@@ -241,7 +241,7 @@ ACTIONS = {
     ),
     "take puck out": Action(
         CHANGER_FILLERS,
-        lambda p, w: rules.may_fill_changer(p, w["beamline"]),
+        lambda p, w: access.may_fill_changer(p, w["beamline"]),
         in_changer("loaded_container"),
         [
             Surface(
@@ -252,7 +252,7 @@ ACTIONS = {
     ),
     "unload session": Action(
         CHANGER_FILLERS,
-        lambda p, w: rules.may_fill_changer(p, w["beamline"]),
+        lambda p, w: access.may_fill_changer(p, w["beamline"]),
         in_changer("loaded_container"),
         [
             Surface("page", "post", "/sessions/{session}/unload/"),
@@ -261,7 +261,7 @@ ACTIONS = {
     ),
     "report robot action": Action(
         BEAMLINE_OPERATORS,
-        lambda p, w: rules.may_report_robot_action(p, w["beamline"]),
+        lambda p, w: access.may_report_robot_action(p, w["beamline"]),
         lambda w: RobotAction.objects.count(),
         [
             Surface(
@@ -280,7 +280,7 @@ ACTIONS = {
     ),
     "complete robot action": Action(
         BEAMLINE_OPERATORS,
-        lambda p, w: rules.may_report_robot_action(p, w["beamline"]),
+        lambda p, w: access.may_report_robot_action(p, w["beamline"]),
         lambda w: RobotAction.objects.get(pk=w["robot_action"]).status,
         [
             Surface("api", "patch", "/api/v1/robot-actions/{robot_action}/", lambda w: {"status": "SUCCESS"}),
@@ -289,7 +289,7 @@ ACTIONS = {
     ),
     "set sample status": Action(
         BEAMLINE_OPERATORS,
-        lambda p, w: rules.may_set_sample_status(p, w["beamline"]),
+        lambda p, w: access.may_set_sample_status(p, w["beamline"]),
         lambda w: SampleStatusChange.objects.count(),
         [
             Surface("api", "post", "/api/v1/samples/{sample}/status/", lambda w: {"status": "loaded"}),
@@ -298,20 +298,20 @@ ACTIONS = {
     ),
     "book session": Action(
         CHANGER_FILLERS,
-        lambda p, w: rules.may_book_session(p, w["beamline"]),
+        lambda p, w: access.may_book_session(p, w["beamline"]),
         lambda w: Session.objects.count(),
         [Surface("ispyb", "post", "/ispyb/api/v1/sessions", book)],
     ),
     "open today's session": Action(
         CHANGER_FILLERS | {"member"},
-        lambda p, w: rules.may_open_session_today(p, w["proposal_obj"], w["beamline"]),
+        lambda p, w: access.may_open_session_today(p, w["proposal_obj"], w["beamline"]),
         lambda w: Session.objects.count(),
         [Surface("ispyb", "post", "/ispyb/api/v1/sessions", open_today)],
     ),
     "ingest collection": Action(
         INGESTERS,
         # A token writes its own beamline's data: the ingest service refuses another beamline's.
-        lambda p, w: rules.may_ingest(p) and getattr(p, "beamline_id", w["beamline"]) == w["beamline"],
+        lambda p, w: access.may_ingest(p) and getattr(p, "beamline_id", w["beamline"]) == w["beamline"],
         lambda w: DataCollection.objects.count(),
         [
             Surface("api", "post", "/api/v1/data-collections/", collection),
@@ -320,7 +320,7 @@ ACTIONS = {
     ),
     "flag collection": Action(
         PROPOSAL_WRITERS,
-        lambda p, w: rules.may_annotate_collections(p) and rules.may_write_proposal(p, w["proposal_obj"]),
+        lambda p, w: access.may_annotate_collections(p) and access.may_write_proposal(p, w["proposal_obj"]),
         lambda w: DataCollection.objects.get(pk=w["data_collection"]).flags,
         [
             Surface(
@@ -334,7 +334,7 @@ ACTIONS = {
     ),
     "set mail-in state": Action(
         MAILIN_OPERATORS,
-        lambda p, w: rules.may_operate_mailin(p),
+        lambda p, w: access.may_operate_mailin(p),
         lambda w: Sample.objects.get(pk=w["mailin_sample"]).mailin_state,
         [Surface("page", "post", "/mailin/samples/{mailin_sample}/state/", lambda w: {"state": "screened"}, "form")],
     ),
@@ -455,7 +455,7 @@ def test_every_surface_answers_what_the_rule_says(request, world, name, surface,
     action = ACTIONS[name]
     principal = principal_of(request, world, persona)
     expected = "allowed" if persona in action.allowed else "refused"
-    assert ("allowed" if action.rule(principal, world) else "refused") == expected, f"lims.rules on {name}"
+    assert ("allowed" if action.rule(principal, world) else "refused") == expected, f"lims.access on {name}"
     before = action.probe(world)
 
     response = call(surface, world, persona, principal)
@@ -471,7 +471,7 @@ def test_every_surface_answers_what_the_rule_says(request, world, name, surface,
 def test_every_action_of_lims_rules_is_swept():
     """A new rule joins the sweep (or says here why it has no write of its own)."""
     not_writes = {"may_see_changer"}  # a read: tests/test_api_access.py and test_pages_access.py sweep it
-    defined = {name for name in dir(rules) if name.startswith("may_")}
+    defined = {name for name in dir(access) if name.startswith("may_")}
     swept = {
         "may_write_proposal",
         "may_scan",

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from lims import rules
+from lims import access
 from lims.api import views as core
 from lims.api.serializers import BeamlineSerializer
 from samples import services as sample_services
@@ -53,7 +53,7 @@ class SessionViewSet(core.SessionViewSet):
     def unload(self, request, pk=None):
         """Take every puck of the session's proposal out of the beamline's sample changer."""
         session = self.get_object()
-        rules.may_fill_changer.require(request.user, session.beamline_id)
+        access.may_fill_changer.require(request.user, session.beamline_id)
         # The answer says where each puck was: read before the service empties those fields.
         was = dict(
             session.beamline.containers.filter(shipment__proposal_id=session.proposal_id).values_list(
@@ -78,7 +78,7 @@ class BeamlineViewSet(core.BeamlineViewSet):
         """Every position of the sample changer in order: its address, label code, the puck types it takes and
         the puck in it (null when empty). Beamline staff, local contacts, admins and the beamline's token."""
         beamline = self.get_object()
-        rules.may_see_changer.require(request.user, beamline.pk)
+        access.may_see_changer.require(request.user, beamline.pk)
         return Response(BeamlineChangerSerializer({"beamline": beamline, "positions": changer_contents(beamline)}).data)
 
     @extend_schema(responses=SampleLocatedSerializer(many=True), filters=False)

@@ -10,9 +10,9 @@ photo, and put into and taken out of sample changers:
     GET  /api/v1/samples/{id}/history/       status history, robot actions, its puck's assignments
     GET/POST /api/v1/robot-actions/          PATCH /api/v1/robot-actions/{id}/ completes one
 
-Who: assigning is ``lims.rules.may_fill_changer`` (beamline staff, admins, a beamline's API token on its own
+Who: assigning is ``lims.access.may_fill_changer`` (beamline staff, admins, a beamline's API token on its own
 changer); robot actions and statuses are reported by beamline staff, local contacts, admins and the
-beamline's token (``lims.rules.may_report_robot_action``, ``may_set_sample_status``), the same rules as the
+beamline's token (``lims.access.may_report_robot_action``, ``may_set_sample_status``), the same rules as the
 pages and the ISPyB-compatible API. Objects come from the scoped selectors, so what the caller may not see
 is a 404 before any of these checks; what they see but may not change is a 403.
 """
@@ -27,7 +27,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from lims import rules
+from lims import access
 from lims.api.views import ScopedQuerysetMixin
 from lims.barcodes.codes import code_part, normalise
 from lims.barcodes.decode import MAX_UPLOAD_BYTES, DecodeError
@@ -64,7 +64,7 @@ ERROR = inline_serializer(
         "errors": serializers.DictField(required=False),
     },
 )
-is_machine = rules.is_machine
+is_machine = access.is_machine
 
 
 @contextmanager
@@ -146,11 +146,11 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def assign(self, request, pk=None):
         """Put the puck into a sample changer position; a puck already there is taken out (``displaced``)."""
         container = self.get_object()
-        rules.may_fill_changer.require(request.user)
+        access.may_fill_changer.require(request.user)
         body = AssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         beamline, position, session = resolve_place(request.user, body.validated_data)
-        rules.may_fill_changer.require(request.user, beamline.pk)
+        access.may_fill_changer.require(request.user, beamline.pk)
         done = services.container_assign(
             container=container, beamline=beamline, position=position, user=request.user, session=session
         )
@@ -172,7 +172,7 @@ class ContainerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def unassign(self, request, pk=None):
         """Take the puck out of its sample changer (nothing happens when it is in none)."""
         container = self.get_object()
-        rules.may_fill_changer.require(request.user, container.beamline_id)
+        access.may_fill_changer.require(request.user, container.beamline_id)
         body = UnassignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         was = container.beamline.position_code(container.changer_position) if container.beamline_id else None
@@ -268,7 +268,7 @@ class SampleViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     def status(self, request, pk=None):
         """Set the sample's status (loaded, unloaded, centred, collected, error) and/or its centring position."""
         sample = self.get_object()
-        rules.may_set_sample_status.require(request.user)
+        access.may_set_sample_status.require(request.user)
         body = SampleStatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with field_names({"blSampleStatus": "status", "lastKnownCentringPosition": "centring_position"}):
@@ -321,7 +321,7 @@ class RobotActionViewSet(
     def create(self, request, *args, **kwargs):
         """Record a robot action. An unknown sample (-1, null, an id nobody has) is stored, unlinked."""
         user = request.user
-        rules.may_report_robot_action.require(user)
+        access.may_report_robot_action.require(user)
         body = RobotActionCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -371,7 +371,7 @@ class RobotActionViewSet(
     def partial_update(self, request, *args, **kwargs):
         """Complete the action: its final status, end time (now by default) and message."""
         robot_action = self.get_object()
-        rules.may_report_robot_action.require(request.user, robot_action.beamline_id)
+        access.may_report_robot_action.require(request.user, robot_action.beamline_id)
         body = RobotActionCompleteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with field_names({"endTimestamp": "ended_at"}):

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from lims import audit, rules
+from lims import access, audit
 from lims.access import scope
 from lims.choices import AuditAction
 from lims.errors import DomainError
@@ -41,8 +41,8 @@ class NotYours(DomainError):
 
 def editable_by(user) -> QuerySet[DataCollection]:
     """The collections ``user`` may change: their proposals', or every one for facility staff; none for tokens
-    (``lims.rules.may_annotate_collections``)."""
-    if not rules.may_annotate_collections(user):
+    (``lims.access.may_annotate_collections``)."""
+    if not access.may_annotate_collections(user):
         return DataCollection.objects.none()
     return scope(DataCollection.objects.all(), user, "proposal")
 

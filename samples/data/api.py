@@ -26,7 +26,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from lims import rules
+from lims import access
 from lims.api.parsers import loads
 from lims.validators import datetime_in_range
 
@@ -83,7 +83,7 @@ def batch_error(exc: ingest.BatchError, total: int) -> Response:
 
 def run_ingest(request, service, one_answer):
     """A single object or ``{"items": [...]}`` through ``service``: 201 with the id(s), in order."""
-    rules.may_ingest.require(request.user)
+    access.may_ingest.require(request.user)
     data = request.data
     if not isinstance(data, dict):
         raise ParseError('Send a JSON object: one item, or {"items": [...]}.')
@@ -228,7 +228,7 @@ class DataCollectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def by_external_id(self, request, external_id=None):
         """A running collection's update: only the fields given change (number_of_images, status, end_time...).
         People name the beamline (``beamline``: id or name); a token's is its own."""
-        rules.may_ingest.require(request.user)
+        access.may_ingest.require(request.user)
         changes = request.data
         if not isinstance(changes, dict):
             raise ParseError("Send a JSON object of the fields to change.")
@@ -247,7 +247,7 @@ class DataCollectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def nxmx(self, request):
         """Create or update a collection from an NXmx master file: uploaded (``file``, with the ``directory``
         the data are in), or named by ``path`` under the facility's data root (paths outside it are refused)."""
-        rules.may_ingest.require(request.user)
+        access.may_ingest.require(request.user)
         form = NxmxUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         given = dict(form.validated_data)

@@ -10,7 +10,7 @@ fluorescence (XRF) spectra. The services MXCuBE's calls reach through the ISPyB-
     energy_scan_link_sample(*, principal, scan_id, sample_id) -> EnergyScan
     xrf_spectrum_store(*, principal, owner, values) -> XrfSpectrum
 
-The rules are the ingest API's (``rules.may_ingest``: a beamline's API token, beamline staff, admins): a
+The rules are the ingest API's (``access.may_ingest``: a beamline's API token, beamline staff, admins): a
 token writes its own beamline's records only, and a record links to the sessions and samples the principal
 sees; a record is its session's proposal's (or its sample's), and a sample of another proposal than the
 session's is refused. Readers see records as they see data collections (``record_visible_to``).
@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 
-from lims import rules
+from lims import access
 from lims.access import scope_confidential
 from lims.selectors import session_visible_to
 from samples.selectors import sample_visible_to
@@ -45,12 +45,12 @@ class Owner:
 
 
 def _token(principal):
-    return principal.token if rules.is_machine(principal) else None
+    return principal.token if access.is_machine(principal) else None
 
 
 def _on_its_beamline(records: QuerySet, principal) -> QuerySet:
     """Of ``records`` (setups, scans, spectra), a token's beamline's; all of them for people (their own scope applies)."""
-    return records.filter(beamline_id=principal.beamline_id) if rules.is_machine(principal) else records
+    return records.filter(beamline_id=principal.beamline_id) if access.is_machine(principal) else records
 
 
 def record_owner(principal, *, session: int | None = None, sample: int | None = None) -> Owner:
@@ -90,7 +90,7 @@ def record_owner(principal, *, session: int | None = None, sample: int | None = 
         beamline_id, proposal_id = found_session["beamline_id"], found_session["proposal_id"]
     elif found_sample is not None:
         proposal_id = found_sample["container__shipment__proposal_id"]
-        beamline_id = principal.beamline_id if rules.is_machine(principal) else found_sample["container__beamline_id"]
+        beamline_id = principal.beamline_id if access.is_machine(principal) else found_sample["container__beamline_id"]
         if beamline_id is None:
             raise ValidationError({"session": ["Give the session: the sample is in no sample changer."]})
     else:
@@ -114,7 +114,7 @@ def record_visible_to(model, user) -> QuerySet:
 def image_store(*, principal, collection_id: int, image_number: int, values: dict) -> Image:
     """Store (or update) image ``image_number`` of a collection the principal may write; the collection
     takes the first image's thumbnail and JPEG as its own when it has none (the catalogue shows them)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     collection = collection_writable_by(principal).filter(pk=collection_id).order_by().first()
     if collection is None:
         raise Http404("No such data collection.")
@@ -163,9 +163,9 @@ def beamline_setup_store(*, principal, values: dict, detector: dict, synchrotron
     """A beamline setup as reported (``values`` kept whole); its detector found or made from ``detector``
     (manufacturer, model, mode, type). A token's setup is its beamline's; a person's takes the beamline of
     the session it is associated with."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     return BeamlineSetup.objects.create(
-        beamline_id=principal.beamline_id if rules.is_machine(principal) else None,
+        beamline_id=principal.beamline_id if access.is_machine(principal) else None,
         detector=_detector(detector),
         synchrotron_mode=synchrotron_mode,
         values=values,
@@ -175,7 +175,7 @@ def beamline_setup_store(*, principal, values: dict, detector: dict, synchrotron
 
 def session_setup_associate(*, principal, session_id: int, setup_id: int) -> SessionSetup:
     """The session ran with this setup (replacing the one it had)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     session = session_visible_to(principal).filter(pk=session_id).order_by().values("pk", "beamline_id").first()
     if session is None:
         raise Http404("No such session.")
@@ -195,8 +195,8 @@ def session_setup_associate(*, principal, session_id: int, setup_id: int) -> Ses
 
 
 def _record(model, principal, owner: Owner, values: dict):
-    rules.may_ingest.require(principal)
-    if rules.is_machine(principal) and owner.beamline_id != principal.beamline_id:
+    access.may_ingest.require(principal)
+    if access.is_machine(principal) and owner.beamline_id != principal.beamline_id:
         raise ValidationError({"session": ["This token writes its own beamline's records only."]})
     return model.objects.create(
         proposal_id=owner.proposal_id,
@@ -218,7 +218,7 @@ def xrf_spectrum_store(*, principal, owner: Owner, values: dict) -> XrfSpectrum:
 
 def energy_scan_link_sample(*, principal, scan_id: int, sample_id: int) -> EnergyScan:
     """The scan was made on this sample (beamline control tells after storing the scan)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     scan = _on_its_beamline(EnergyScan.objects.filter(pk=scan_id), principal).first()
     if scan is None:
         raise Http404("No such energy scan.")

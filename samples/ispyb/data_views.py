@@ -20,7 +20,7 @@ import uuid
 from django.http import Http404
 from django.utils import timezone
 
-from lims import rules
+from lims import access
 
 from ..data import ingest, records
 from ..data.choices import CollectionStatus, ExperimentType
@@ -152,7 +152,7 @@ def group_store(request, principal):
     """``POST datacollections/group`` with MXCuBE's collection dictionary: the group named by ``group_id``,
     else the group of the collection named by ``collection_id`` (an update: the collection stays where it
     is), else a new group of the session and sample."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     group_id = parse_id(data.get("group_id"), "group_id", errors)
@@ -297,7 +297,7 @@ def _collection_answer(collection, *, update: bool) -> dict:
 def collection_store(request, principal):
     """``POST datacollections/datacollection``: a new collection, or the update of the one named by
     ``collection_id`` (MXCuBE sends the whole dictionary again as the collection runs and ends)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     collection_id = parse_id(data.get("collection_id"), "collection_id", errors)
@@ -366,7 +366,7 @@ def collection_detail(request, principal, pk: int):
 @endpoint
 def image_store(request, principal):
     """``POST images/image``: one image of a collection (stored again under the same number: updated)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     collection_id = parse_id(data.get("dataCollectionId"), "dataCollectionId", errors, blank=False)

@@ -123,7 +123,7 @@ def endpoint(view=None, *, auth: bool = True):
                 return error_reply(ApiError(409, exc.message, exc.code))
             except Http404:
                 return error_reply(not_found())
-            except PermissionDenied as exc:  # a rule's refusal (lims.rules) says who may
+            except PermissionDenied as exc:  # a rule's refusal (lims.access) says who may
                 detail = str(exc) or "You do not have permission to do this."
                 return error_reply(ApiError(403, detail, "permission_denied"))
             except SuspiciousOperation as exc:  # e.g. a body above DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from lims import rules
+from lims import access
 from lims.selectors import session_visible_to
 
 from ..data import records
@@ -50,7 +50,7 @@ def beamline_setup_store(request, principal):
     """``POST beamline-setups/beamline-setup`` with MXCuBE's beamline configuration: kept whole, its
     detector (``detector_manufacturer``, ``detector_model``, ``detector_binning_mode``, ``detector_type``)
     found or made."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     detector = {
@@ -71,7 +71,7 @@ def beamline_setup_store(request, principal):
 @endpoint
 def session_setup_associate(request, principal, pk: int):
     """``PATCH sessions/{id}/associate-beamline-setup?beamLineSetupId=``: the session, with its setup."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     errors = {}
     setup_id = parse_id(request.GET.get("beamLineSetupId"), "beamLineSetupId", errors, blank=False)
     if errors:
@@ -128,7 +128,7 @@ ENERGY_SCAN_KEYS = {
 @endpoint
 def energy_scan_store(request, principal):
     """``POST events/energyscan``: an edge scan of the session (and sample, when named)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     found = owner(principal, data, errors)
@@ -176,7 +176,7 @@ def energy_scan_store(request, principal):
 @endpoint
 def energy_scan_link_sample(request, principal):
     """``PATCH events/energyscan/associate-bl-sample`` ``{energyScanId, blSampleId}``."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     scan_id = parse_id(data.get("energyScanId"), "energyScanId", errors, blank=False)
@@ -204,7 +204,7 @@ XRF_KEYS = {
 @endpoint
 def xrf_spectrum_store(request, principal):
     """``POST events/xfe-fluorescence-spectrum``: a fluorescence spectrum of the session (and sample)."""
-    rules.may_ingest.require(principal)
+    access.may_ingest.require(principal)
     data = body(request)
     errors = {}
     found = owner(principal, data, errors)

@@ -2,7 +2,7 @@
 
 Who sees what: a beamline's API token its own beamline only (another beamline is a 404, as if it did
 not exist); beamline staff, local contacts and admins a whole sample changer; a proposal member their
-own proposals' samples. Who writes is asked of ``lims.rules``, as the pages and the native API ask it:
+own proposals' samples. Who writes is asked of ``lims.access``, as the pages and the native API ask it:
 robot actions and sample statuses from the beamline's token, beamline staff, local contacts and admins;
 anybody else who sees the object is refused (403).
 """
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from lims import rules
+from lims import access
 from lims.api.errors import django_errors
 from lims.logins import LockedOut, locked_out_json, password_login
 from lims.models import Proposal, Session
@@ -177,11 +177,11 @@ def session_book(request, principal):
     if start is not None and end is not None and end <= start:
         errors["endDate"] = ["A session must end after it starts."]
     if proposal is not None and beamline is not None:
-        rules.may_open_session_today.require(principal, proposal, beamline.pk)
+        access.may_open_session_today.require(principal, proposal, beamline.pk)
     if errors:
         raise invalid(errors)
     day = timezone.localdate(start)
-    if not rules.may_book_session(principal, beamline.pk) and day != timezone.localdate():
+    if not access.may_book_session(principal, beamline.pk) and day != timezone.localdate():
         raise invalid({"startDate": ["Members open a session for today only; ask the beamline staff for beamtime."]})
     same_day = session_visible_to(principal).filter(
         proposal=proposal, beamline=beamline, start__gte=_midnight(day), start__lt=_midnight(day + timedelta(days=1))
@@ -220,7 +220,7 @@ def _booked_proposal(data: dict, errors: dict):
 
 
 def _booked_beamline(principal, data: dict, errors: dict):
-    machine = rules.is_machine(principal)
+    machine = access.is_machine(principal)
     name = _text(data, "beamLineName").strip()
     if not name and machine:
         name = principal.beamline.name
@@ -271,7 +271,7 @@ def sample_list(request, principal):
         raise invalid({"beamLineName": ["Give the beamline (beamLineName) or the session (sessionId)."]})
     beamline_id = _beamline_id(principal, name)
     member = None
-    if not rules.may_see_changer(principal, beamline_id):
+    if not access.may_see_changer(principal, beamline_id):
         member = principal
     items = selectors.changer_samples(
         beamline_id=beamline_id, proposal_name=query.get("proposal") or None, member=member
@@ -295,7 +295,7 @@ def sample_detail(request, principal, pk: int):
 def sample_update(request, principal, pk: int):
     """``{blSampleStatus: "LOADED" | "ERROR - sample" | ..., lastKnownCentringPosition: ...}``."""
     sample_id = _visible_sample_id(principal, pk)  # what the principal does not see is a 404 first
-    rules.may_set_sample_status.require(principal)
+    access.may_set_sample_status.require(principal)
     data = body(request)
     status = detail = None
     raw_status = data.get("blSampleStatus")
@@ -325,7 +325,7 @@ def _sample_ref(pk: int):
 def robot_action_report(request, principal):
     """What the robot did. The sample may be unknown (null, -1, an id nobody has): stored all the same,
     unlinked, linked by its pin barcode when that names a sample the principal sees."""
-    rules.may_report_robot_action.require(principal)
+    access.may_report_robot_action.require(principal)
     data = body(request)
     errors = {}
     session_id = parse_id(data.get("sessionId"), "sessionId", errors)
@@ -396,7 +396,7 @@ def robot_action_update(request, principal, pk: int):
     action = one_of(robot_action_visible_to(principal).select_related(None).filter(pk=pk))
     if action is None:
         raise not_found("No such robot action.")
-    rules.may_report_robot_action.require(principal, action.beamline_id)
+    access.may_report_robot_action.require(principal, action.beamline_id)
     data = body(request)
     errors = {}
     ended_at = parse_timestamp(data.get("endTimestamp"), "endTimestamp", errors)

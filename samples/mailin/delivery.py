@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from lims import rules
+from lims import access
 from lims.errors import DomainError
 from samples.models import ShipmentReport
 from shipping.choices import NotificationReason, ShipmentStatus
@@ -38,7 +38,7 @@ COMPLETABLE = (ShipmentStatus.AT_FACILITY, ShipmentStatus.PROCESSING, ShipmentSt
 
 
 def _check(shipment: Shipment, user) -> None:
-    if not rules.may_operate_mailin(user):
+    if not access.may_operate_mailin(user):
         raise DomainError("Only mail-in operators and admins deliver mail-in reports.", code="forbidden")
     if not shipment.proposal.mail_in:
         raise DomainError(f"{shipment.name} is not a mail-in shipment: it has no result report.", code="not_mailin")

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from lims import rules
+from lims import access
 from lims.errors import DomainError
 from shipping.models import Shipment
 
@@ -17,7 +17,7 @@ from .selectors import report_visible_to
 
 def _mailin_shipment(request, pk: int) -> Shipment:
     """A mail-in shipment, for operators and admins only: anyone else gets 404 (nothing is confirmed)."""
-    if not rules.may_operate_mailin(request.user):
+    if not access.may_operate_mailin(request.user):
         raise Http404
     return get_object_or_404(Shipment.objects.select_related("proposal"), pk=pk, proposal__mail_in=True)
 

@@ -6,7 +6,7 @@ sample_mailin_state_set(*, sample, user, state, reason="", notes=None) -> Sample
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from lims import audit, rules
+from lims import access, audit
 from lims.choices import AuditAction
 from samples.choices import MailinState
 from samples.models import Sample
@@ -21,7 +21,7 @@ def sample_mailin_state_set(*, sample: Sample, user, state: str, reason: str = "
     ``notes`` None leaves the operator notes as they are. The reason is kept only for the states that take
     one. Audited as a transition, with the fields before and after.
     """
-    rules.may_operate_mailin.require(user)
+    access.may_operate_mailin.require(user)
     if state not in MailinState.values:
         raise ValidationError({"state": f"Unknown state {state!r}."})
     reason = (reason or "").strip()

@@ -13,14 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from lims import rules
+from lims import access
 from samples.choices import MailinState
 from samples.models import Sample
 
 from . import selectors
 from .services import NEEDS_REASON, sample_mailin_state_set
 
-FORBIDDEN = rules.may_operate_mailin.refusal
+FORBIDDEN = access.may_operate_mailin.refusal
 
 
 def _forbidden(request):
@@ -29,7 +29,7 @@ def _forbidden(request):
 
 @login_required
 def queue(request):
-    if not rules.may_operate_mailin(request.user):
+    if not access.may_operate_mailin(request.user):
         return _forbidden(request)
     rows, shipments = selectors.queue()
     return render(
@@ -47,7 +47,7 @@ def queue(request):
 @login_required
 @require_POST
 def sample_state(request, pk: int):
-    if not rules.may_operate_mailin(request.user):
+    if not access.may_operate_mailin(request.user):
         return _forbidden(request)
     sample = get_object_or_404(Sample.objects.filter(container__shipment__proposal__mail_in=True), pk=pk)
     notes = request.POST.get("notes")

@@ -8,7 +8,7 @@
     GET  /api/v1/dewars/{id}/            a dewar's card
     GET  /api/v1/dewars/{id}/history/    its transport events, oldest first
 
-Scans are for stores, beamline staff and admins (``lims.rules.may_scan``); anybody else signed in gets 403, since
+Scans are for stores, beamline staff and admins (``lims.access.may_scan``); anybody else signed in gets 403, since
 the endpoint reveals nothing of anybody's. Dewars are scoped like every proposal object: members see their
 own proposals' dewars, staff all, others 404.
 
@@ -25,7 +25,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from lims import rules
+from lims import access
 from shipping import selectors
 from shipping.models import Dewar, DewarEvent, Location
 from shipping.services import INCIDENT_KINDS
@@ -46,10 +46,10 @@ def dewar_url(dewar: Dewar) -> str:
 
 
 class MayScan(BasePermission):
-    message = rules.may_scan.refusal
+    message = access.may_scan.refusal
 
     def has_permission(self, request, view):
-        return rules.may_scan(request.user)
+        return access.may_scan(request.user)
 
 
 class DewarCardSerializer(serializers.ModelSerializer):

@@ -15,7 +15,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from lims import rules
+from lims import access
 from lims.api.schema import InvalidSerializer, SheetErrorSerializer
 from shipping import labels, selectors, services, sheets
 from shipping.pdf import LabelLayoutError
@@ -93,7 +93,7 @@ class LocationViewSet(viewsets.ReadOnlyModelViewSet):
     def label_sheets(self, request):
         """Barcode sheets of every active location and of every puck position of each beamline's sample
         changer (``<BEAMLINE>-SC-<puck>``, or ``<BEAMLINE>-SC-<cell>-<puck>``): stores, beamline staff, admin."""
-        rules.may_print_location_labels.require(request.user)
+        access.may_print_location_labels.require(request.user)
         return pdf_response(labels.location_labels)
 
 

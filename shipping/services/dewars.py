@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from lims import audit, rules
+from lims import access, audit
 from lims.choices import AuditAction
 from lims.errors import DomainError, InvalidTransition
 from samples.choices import ContainerStatus
@@ -322,12 +322,12 @@ def dewar_unload_and_dispatch(*, dewar: Dewar, user, courier: str, tracking_numb
 def unload_dispatch_locked(dewar: Dewar, *, user, courier: str, tracking_number: str) -> Movement:
     """``dewar_unload_and_dispatch`` on a dewar already locked in the caller's transaction.
 
-    Emptying a changer is beamline staff's (``lims.rules.may_fill_changer``), whoever dispatches."""
+    Emptying a changer is beamline staff's (``lims.access.may_fill_changer``), whoever dispatches."""
     if dewar.status not in AT_FACILITY:
         # The dispatch gives the answer ("already dispatched", or why not): nothing to unload first.
         return dispatch_locked(dewar, user=user, courier=courier, tracking_number=tracking_number)
     in_changer = [c for c in dewar_contents_lock(dewar) if c.beamline_id]
-    refused = sorted({c.beamline.name for c in in_changer if not rules.may_fill_changer(user, c.beamline_id)})
+    refused = sorted({c.beamline.name for c in in_changer if not access.may_fill_changer(user, c.beamline_id)})
     if refused:
         raise PermissionDenied(
             f"Unloading {', '.join(refused)}'s sample changer is for beamline staff and admins: "

@@ -5,7 +5,7 @@ transport service call.
     identify(user, code) -> Dewar | Location          what a scanned code is (the station's first step)
     next_action(dewar, location=None) -> str | None   the likely next step, offered by the station
 
-Who scans (``lims.rules.may_scan``): stores staff, beamline staff (they carry dewars to and from the beamline and scan them there)
+Who scans (``lims.access.may_scan``): stores staff, beamline staff (they carry dewars to and from the beamline and scan them there)
 and admins. Proposal members follow their dewars on the dewar page but never move them.
 
 The rules of each movement stay in ``shipping.services.dewars``; this module only reads the codes, refuses
@@ -20,7 +20,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from lims import rules
+from lims import access
 from lims.barcodes.codes import is_dewar_barcode, normalise, problem
 from lims.errors import DomainError
 
@@ -152,7 +152,7 @@ def scan(
     records one event and answers "already here" the second time.
     """
     # Scanners are facility staff, who see every dewar: no need to scope the lookup below.
-    rules.may_scan.require(user)
+    access.may_scan.require(user)
     code = dewar_code(barcode)
     place = resolve_location(location)
     if action and action not in ACTIONS:

@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from lims import audit, rules
+from lims import access, audit
 from lims.barcodes import dewar_barcode, normalise
 from lims.choices import AuditAction
 from lims.errors import DomainError, Frozen, InvalidTransition
@@ -108,7 +108,7 @@ def _check_editable(shipment: Shipment, user) -> None:
         return
     if shipment.status in (ShipmentStatus.CANCELLED, ShipmentStatus.CLOSED):
         raise Frozen(f"Shipment {shipment.name} is {shipment.get_status_display().lower()}; it cannot change.")
-    if not rules.may_correct_sent_shipment(user):
+    if not access.may_correct_sent_shipment(user):
         raise Frozen(
             f"Shipment {shipment.name} has been sent; its contents are frozen. Ask the facility staff to correct it."
         )
