@@ -42,6 +42,15 @@ class LocationKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# What stores may record as an incident on a dewar, and its words ("lost" makes the dewar lost).
+INCIDENT_KINDS = {
+    "damaged": "Damaged",
+    "lost": "Lost",
+    "missing_contents": "Missing contents",
+    "other": "Other incident",
+}
+
+
 class DewarEventKind(models.TextChoices):
     STATUS = "status", "Status change"
     NOTE = "note", "Note"

@@ -4,7 +4,7 @@ Three transport events are told to the users: the dewar's arrival at the facilit
 (courier, tracking number and link) and an incident. The people told are the shipment's lab contacts
 (sending and return cards) and the proposal's members; the session's local contact is in copy.
 
-The transport services call ``notify_after_commit`` inside their transaction: it writes a queued
+The transport services call ``shipping.outbox.notification_enqueue`` inside their transaction: it writes a queued
 ``Notification`` (the outbox, ``shipping.outbox``) and, once the transaction has committed, hands it to the
 Celery task ``shipping.tasks.notify_dewar_event``, which builds the message here (``build_message``) and
 sends it.
@@ -21,10 +21,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .choices import DewarEventKind, NotificationReason
+from .choices import INCIDENT_KINDS, DewarEventKind, NotificationReason
 from .models import DewarEvent, Notification
-from .outbox import notification_enqueue
-from .services.dewars import INCIDENT_KINDS
 from .tracking import tracking_url
 
 log = logging.getLogger(__name__)
@@ -147,16 +145,6 @@ def load_event(event_id: int) -> DewarEvent:
         "dewar__session__beamline",
         "dewar__local_contact",
     ).get(pk=event_id)
-
-
-def notify_after_commit(event: DewarEvent, reason: str) -> Notification:
-    """Record a queued notification of ``event``; its task is sent once the transaction has committed.
-
-    Called by the transport services inside their transaction. The row is the outbox (``shipping.outbox``):
-    it commits with the event, and if the task cannot be handed to the broker then, the periodic re-send
-    hands it over later. The scan never fails for the broker or the mail server.
-    """
-    return notification_enqueue(event=event, reason=reason)
 
 
 def dewar_message(notification: Notification) -> EmailMultiAlternatives:

@@ -18,17 +18,16 @@ it is not sent again blindly (the mail may have gone), it shows as stuck on the 
 from __future__ import annotations
 
 import logging
-import random
 import smtplib
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
+
+from lims import after_commit
 
 from .choices import NotificationReason, NotificationStatus
 from .models import Notification
@@ -38,7 +37,7 @@ log = logging.getLogger(__name__)
 # What a mail server that is down, slow or refusing raises: worth trying again later. ConnectionError and
 # socket timeouts are OSErrors.
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
-MAX_RETRIES = 5
+MAX_RETRIES = after_commit.MAX_RETRIES
 # A queued row this long past its due time was never handed to a worker (or its task was lost).
 RESEND_AFTER = timedelta(minutes=1)
 RESEND_BATCH = 500
@@ -54,13 +53,13 @@ TASKS = {
 
 def dispatch(notification_id: int, reason: str) -> None:
     """Hand the notification to its task (to the broker, or run in-process when there is none)."""
-    import_string(TASKS[reason]).delay(notification_id)
+    after_commit.send(TASKS[reason], notification_id)
 
 
 def dispatch_after_commit(notification_id: int, reason: str) -> None:
-    """``dispatch`` once the transaction commits. ``robust``: the caller's work has committed by then, so
-    a broker that is down is logged, never raised; the row stays queued for the periodic re-send."""
-    transaction.on_commit(lambda: dispatch(notification_id, reason), robust=True)
+    """``dispatch`` once the transaction commits (``lims.after_commit``): a broker that is down then is logged,
+    never raised; the row stays queued for the periodic re-send."""
+    after_commit.on_commit(dispatch, notification_id, reason)
 
 
 def notification_enqueue(*, reason: str, event=None, shipment=None, note: str = "", requested_by=None) -> Notification:
@@ -76,10 +75,7 @@ def notification_enqueue(*, reason: str, event=None, shipment=None, note: str = 
     return notification
 
 
-def retry_countdown(retries: int) -> int:
-    """Seconds before the next attempt: 60 s, 2 min, 4 min... at most an hour, with jitter so that a mail
-    server coming back is not hit by every waiting notification at once. Five retries cover about half an hour."""
-    return min(3600, 60 * 2**retries) + random.randint(0, 30)
+retry_countdown = after_commit.retry_countdown  # the one retry policy of work sent after commit
 
 
 def _update(notification_id: int, **fields) -> None:
@@ -126,7 +122,7 @@ def deliver(task, notification_id: int, build: Callable[[Notification], EmailMes
         message.send()
     except Exception as exc:
         retryable = isinstance(exc, MAIL_ERRORS)
-        final = not retryable or task.request.is_eager or task.request.retries >= task.max_retries
+        final = not retryable or after_commit.is_final_attempt(task)
         error = f"{type(exc).__name__}: {exc}"
         if final:
             _update(notification_id, status=NotificationStatus.FAILED, last_error=error)

@@ -32,6 +32,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from lims import after_commit
 from lims.errors import DomainError, InvalidTransition
 
 from .choices import CartStatus
@@ -167,8 +168,6 @@ def cart_remove(*, user, cart: DownloadCart, collections) -> int:
 
 def cart_request_build(*, user, cart: DownloadCart) -> DownloadCart:
     """Queue the build of an open (or failed) cart; the task is sent once the transaction commits."""
-    from .tasks import build_download
-
     with transaction.atomic():
         cart = DownloadCart.objects.select_for_update().get(pk=cart.pk)
         if cart.user_id != user.pk:
@@ -184,7 +183,7 @@ def cart_request_build(*, user, cart: DownloadCart) -> DownloadCart:
         cart.save(update_fields=["status", "files_done", "files_total", "error", "finished_at"])
         cart_id = cart.pk
         # robust: the request has committed; a broker that is down leaves the cart queued, not a 500.
-        transaction.on_commit(lambda: build_download.delay(cart_id), robust=True)
+        after_commit.send_on_commit("samples.data.tasks.build_download", cart_id)
     return cart
 
 

@@ -34,17 +34,12 @@ from samples.choices import ContainerStatus
 from samples.models import Container, Sample
 from samples.services import container_unassign, containers_follow_dewar, dewar_contents_lock
 
-from ..choices import DEWAR_AT_FACILITY, DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
+from ..choices import DEWAR_AT_FACILITY, INCIDENT_KINDS, DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
 from ..models import Dewar, DewarEvent, Location, Shipment
+from ..outbox import notification_enqueue
 from .shipments import DEWAR_TRANSITIONS, check_transition
 
 AT_FACILITY = DEWAR_AT_FACILITY  # (the statuses beside their enum, in shipping.choices)
-INCIDENT_KINDS = {
-    "damaged": "Damaged",
-    "lost": "Lost",
-    "missing_contents": "Missing contents",
-    "other": "Other incident",
-}
 
 
 class PucksInChanger(DomainError):
@@ -201,9 +196,7 @@ def _record(
     if status_changed:
         _sync_shipment(dewar.shipment, user, at)
     if notify:
-        from ..notifications import notify_after_commit
-
-        notify_after_commit(event, notify)
+        notification_enqueue(event=event, reason=notify)  # the outbox: sent once this transaction commits
     return event
 
 

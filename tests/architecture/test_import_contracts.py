@@ -68,3 +68,51 @@ def test_shipping_and_samples_share_only_models_and_choices_whatever_module_is_a
     graph = grimp.build_graph(*PACKAGES)
     assert _shared_only(graph, "shipping", "samples") == []
     assert _shared_only(graph, "samples", "shipping") == []
+
+
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """The groups of modules that import each other round (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in edges.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                group.append(other)
+                if other == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_round_a_cycle():
+    """A service and its task, two services of two apps: none imports the other back (imports inside
+    functions count: grimp reads them too). Work sent after commit names its task (lims.after_commit)."""
+    import grimp
+
+    graph = grimp.build_graph(*PACKAGES)
+    edges = {module: sorted(graph.find_modules_directly_imported_by(module)) for module in graph.modules}
+    assert _cycles(edges) == []
+    assert _cycles({"a.services": ["a.tasks"], "a.tasks": ["a.services"], "b": ["a.tasks"]}) == [
+        ["a.services", "a.tasks"]
+    ]
