@@ -4,7 +4,7 @@ Usage:  .venv/bin/python bench/puck_audit.py [--runs 7]
 
 It creates a throwaway test database (like the test runner), registers a UniPuck with 16 pins, draws
 photos of it (tests/samples/puck_photos.py: JPEG, turned 73°, noise and blur) and runs
-``samples.audit.puck_audit`` on each, printing the median wall-clock and CPU time of the runs and what
+``samples.puck_audit.puck_audit`` on each, printing the median wall-clock and CPU time of the runs and what
 the audit concluded (matches, missing, unread, confidence):
 
 - all 16 pins, with and without the puck's own code, at 2000×2000 and 12 MP (4000×3000);
@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with throwaway_database():
-        from samples.audit import puck_audit
+        from samples.puck_audit import puck_audit
         from tests import factories as f
         from tests.samples.puck_photos import puck_photo
 

@@ -15,7 +15,7 @@ urlpatterns = [
     path("mailin/", include("samples.mailin.report_urls")),
     path("data/", include("samples.data.urls")),
     path("data/", include("samples.data.action_urls")),
-    path("", include("samples.beamline_urls")),
+    path("", include("samples.beamline.urls")),
     path("", views.dashboard, name="dashboard"),
     path("", include("lims.web_urls")),
 ]

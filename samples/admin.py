@@ -72,7 +72,7 @@ class SampleAdmin(AuditedAdmin):
 
 @admin.register(PuckAudit)
 class PuckAuditAdmin(ReadOnlyAdmin):
-    """Puck audits are written by ``samples.audit.puck_audit`` only: read-only here."""
+    """Puck audits are written by ``samples.puck_audit.puck_audit`` only: read-only here."""
 
     list_display = ["at", "container", "user", "method", "confidence", "ok"]
     list_filter = ["method", "confidence", "ok"]

@@ -358,7 +358,7 @@ class Sample(models.Model):
 
 
 class PuckAudit(models.Model):
-    """A puck photo checked against the registration (``samples.audit.puck_audit``). Append-only.
+    """A puck photo checked against the registration (``samples.puck_audit.puck_audit``). Append-only.
 
     The photo itself is not kept: ``result`` holds what was read and where (``AuditResult.to_dict()``).
     """

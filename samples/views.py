@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from lims.barcodes.decode import MAX_UPLOAD_BYTES, DecodeError
 
 from . import selectors
-from .audit import LAYOUTS, AuditUnsupported, puck_audit
 from .forms import PuckPhotoForm
+from .puck_audit import LAYOUTS, AuditUnsupported, puck_audit
 
 DIAGRAM_SIZE = 320
 RECENT_AUDITS = 10

@@ -227,7 +227,7 @@ class PuckPhotoSerializer(serializers.Serializer):
 
 
 class PuckAuditSerializer(serializers.ModelSerializer):
-    """A stored puck audit; ``result`` is ``samples.audit.AuditResult.to_dict()``."""
+    """A stored puck audit; ``result`` is ``samples.puck_audit.AuditResult.to_dict()``."""
 
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
 

@@ -35,7 +35,7 @@ from lims.models import Beamline, split_position_code
 from lims.selectors import beamline_visible_to, session_visible_to
 from lims.tokens import beamline_of
 from samples import selectors, services
-from samples.audit import puck_audit
+from samples.puck_audit import puck_audit
 
 from .filters import ContainerFilter, ProteinFilter, SampleFilter, sample_queryset
 from .serializers import (

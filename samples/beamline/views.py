@@ -26,12 +26,12 @@ from lims import access
 from lims.errors import DomainError
 from lims.models import Beamline
 from lims.selectors import beamline_visible_to, session_visible_to
+from samples import selectors
+from samples.data.plots import session_collections
+from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Sample
+from samples.services import container_assign, container_unassign, session_unload
 
-from . import selectors
-from .beamline_forms import TYPE_LABELS, AssignForm
-from .data.plots import session_collections
-from .models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Sample
-from .services import container_assign, container_unassign, session_unload
+from .forms import TYPE_LABELS, AssignForm
 
 # Which field a refusal of container_assign belongs beside; any other goes above the form.
 REFUSAL_FIELDS = {
@@ -270,11 +270,11 @@ def sample_detail(request, pk: int):
     )
     container = sample.container
     journey = selectors.sample_journey(sample)
-    from .data.catalogue import sample_collections  # the data pages' read; imported where it is used
+    from samples.data.catalogue import sample_collections  # the data pages' read; imported where it is used
 
     collections, collections_total = sample_collections(request.user, sample)
-    from .data.models import EnergyScan, XrfSpectrum
-    from .data.records import record_visible_to
+    from samples.data.models import EnergyScan, XrfSpectrum
+    from samples.data.records import record_visible_to
 
     energy_scans = list(record_visible_to(EnergyScan, request.user).filter(sample=sample).select_related("beamline"))
     xrf_spectra = list(record_visible_to(XrfSpectrum, request.user).filter(sample=sample).select_related("beamline"))

@@ -9,9 +9,8 @@ from django import forms
 
 from lims.barcodes.codes import code_part, normalise
 from lims.models import Beamline, split_position_code
-
-from .choices import CONTAINER_GONE
-from .models import Container
+from samples.choices import CONTAINER_GONE
+from samples.models import Container
 
 TYPE_LABELS = {"spine": "SPINE", "unipuck": "UniPuck", "other": "other"}
 

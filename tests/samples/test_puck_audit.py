@@ -14,8 +14,9 @@ from django.urls import reverse
 from lims.barcodes import decode
 from lims.barcodes.decode import DecodeError, FoundCode
 from lims.models import AuditEntry
-from samples import audit
-from samples.audit import (
+from samples import puck_audit as audit
+from samples.models import PuckAudit
+from samples.puck_audit import (
     LAYOUTS,
     TOLERANCE,
     AuditUnsupported,
@@ -26,7 +27,6 @@ from samples.audit import (
     orient,
     puck_audit,
 )
-from samples.models import PuckAudit
 from tests import factories as f
 from tests.conftest import api_as
 
