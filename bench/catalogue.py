@@ -326,7 +326,8 @@ def explain(user_id: int, path: str) -> None:
     from django.http import QueryDict
     from django.test.utils import CaptureQueriesContext
 
-    from samples.data.catalogue import CatalogueQuery, catalogue_page
+    from samples.data.catalogue import catalogue_page
+    from samples.data.catalogue_query import CatalogueQuery
 
     user = get_user_model().objects.get(pk=user_id)
     query = CatalogueQuery.parse(QueryDict(urlsplit(path).query))

@@ -24,7 +24,8 @@ from samples.selectors import protein_visible_to, sample_visible_to
 from samples.templatetags.data_words import powers_of_ten
 
 from .actions import collection_change_log
-from .catalogue import COLUMNS, FLAG_NAMES, META_PREFIX, PAGE_SIZES, CatalogueQuery, catalogue_page, meta_value
+from .catalogue import catalogue_page, meta_value
+from .catalogue_query import COLUMNS, FLAG_NAMES, META_PREFIX, PAGE_SIZES, CatalogueQuery
 from .choices import CollectionStatus, ExperimentType, Flag
 from .links import url_maker
 from .models import DataCollection, ProcessingResult, ScreeningResult

@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from lims.choices import AuditAction
 from lims.models import AuditEntry
-from samples.data import catalogue
-from samples.data.catalogue import CatalogueQuery, Cursor, catalogue_page
+from samples.data import catalogue, catalogue_query
+from samples.data.catalogue import catalogue_page
+from samples.data.catalogue_query import CatalogueQuery, Cursor
 from samples.data.choices import CollectionStatus, ExperimentType, Flag, Shell
 from samples.data.models import (
     DataCollection,
@@ -306,7 +307,7 @@ def test_the_url_gives_the_same_query_back():
 def test_a_cursor_round_trips_and_belongs_to_its_sort():
     cursor = Cursor("-start_time", T0, 42)
     assert Cursor.decode(cursor.encode(), "-start_time") == cursor
-    with pytest.raises(catalogue.CursorError):
+    with pytest.raises(catalogue_query.CursorError):
         Cursor.decode(cursor.encode(), "best_resolution")
 
 

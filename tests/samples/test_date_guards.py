@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from lims.validators import validate_datetime
-from samples.data import catalogue
+from samples.data import catalogue_query
 from tests import factories as f
 from tests.conftest import api_as
 
@@ -67,8 +67,8 @@ def test_catalogue_dates_at_the_ends_of_the_calendar_are_left_out(member, param,
 @pytest.mark.parametrize("value", OUT_OF_RANGE)
 def test_a_catalogue_page_link_with_such_a_time_is_damaged(member, value):
     cursor = base64.urlsafe_b64encode(json.dumps(["-start_time", value, 1]).encode()).decode().rstrip("=")
-    with pytest.raises(catalogue.CursorError):
-        catalogue.Cursor.decode(cursor, "-start_time")
+    with pytest.raises(catalogue_query.CursorError):
+        catalogue_query.Cursor.decode(cursor, "-start_time")
 
 
 @pytest.mark.parametrize("value", OUT_OF_RANGE)
