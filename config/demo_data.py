@@ -10,6 +10,7 @@ Used by ``load_demo`` only; the pictures are drawn from a seed, so a demo rebuil
 import datetime as dt
 import math
 import random
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -18,16 +19,9 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from lims.models import Session
 from samples.data.choices import CollectionStatus, ExperimentType, Shell
-from samples.data.ingest import search_text
-from samples.data.models import (
-    DataCollection,
-    DataCollectionGroup,
-    ProcessingResult,
-    ProcessingShell,
-    ScreeningResult,
-    ScreeningStrategy,
-)
-from samples.models import Protein, Sample
+from samples.data.ingest import ingest_collections, ingest_processings, ingest_screenings
+from samples.data.models import DataCollection
+from samples.models import Sample
 
 DEMO_PREFIX = "demo-"
 THUMBNAIL_PX = 256
@@ -104,30 +98,38 @@ def _write(path: Path, content: bytes) -> None:
         path.write_bytes(content)
 
 
+@dataclass(frozen=True)
+class Group:
+    """A group as the pipeline names it: its external id, kind and sample (the ingest makes it)."""
+
+    external_id: str
+    experiment_type: str
+    sample: Sample | None
+
+
 class DemoData:
     """Collections of one past session, one after the other from its start, each with its stand-in files
-    under ``DATA_ROOT/demo/<proposal>/<date>/`` (see the module docstring)."""
+    under ``DATA_ROOT/demo/<proposal>/<date>/`` (see the module docstring).
 
-    def __init__(self, session: Session):
+    Written as a beamline's pipeline writes them, through the ingest services (``samples.data.ingest``) as
+    ``principal``: the beamline's API token, or a person who may ingest (beamline staff, admins). The
+    ingest links each collection to its sample, session, proposal and group, fills the search column and
+    keeps the best resolution of its results."""
+
+    def __init__(self, session: Session, principal):
         self.session = session
+        self.principal = principal
         self.clock = session.start + dt.timedelta(minutes=20)
         self.serial = 0
         self.root = Path(settings.DATA_ROOT) / "demo" / session.proposal.name / f"{session.start:%Y%m%d}"
 
-    def group(self, kind: str, sample: Sample | None) -> DataCollectionGroup:
+    def group(self, kind: str, sample: Sample | None) -> Group:
         self.serial += 1
-        return DataCollectionGroup.objects.create(
-            proposal=self.session.proposal,
-            beamline=self.session.beamline,
-            session=self.session,
-            sample=sample,
-            experiment_type=kind,
-            external_id=f"{DEMO_PREFIX}{self.session.proposal.name}-g{self.serial}",
-        )
+        return Group(f"{DEMO_PREFIX}{self.session.proposal.name}-g{self.serial}", kind, sample)
 
     def collection(
         self,
-        group,
+        group: Group,
         *,
         name: str,
         run: int,
@@ -158,8 +160,21 @@ class DemoData:
         end = start + dt.timedelta(seconds=images * exposure + 20)
         self.clock = end + dt.timedelta(minutes=4)
         self.serial += 1
-        protein = sample.protein if sample else fields.pop("protein", None)
-        values = {
+        item = {
+            "external_id": f"{DEMO_PREFIX}{self.session.proposal.name}-dc{self.serial}",
+            "group": group.external_id,
+            "session": self.session.pk,
+            "sample": sample.pk if sample else None,
+            "experiment_type": group.experiment_type,
+            "status": status,
+            "start_time": start.isoformat(),
+            "end_time": end.isoformat(),
+            "directory": str(directory),
+            "file_template": template,
+            "thumbnail_path": str(thumbnail),
+            "snapshot_path": str(snapshot),
+            "first_image": 1,
+            "number_of_images": images,
             "wavelength": 0.9763,
             "exposure_time": exposure,
             "oscillation_start": 0.0,
@@ -180,120 +195,94 @@ class DemoData:
             },
             **fields,
         }
-        return DataCollection.objects.create(
-            group=group,
-            proposal_id=group.proposal_id,
-            beamline_id=group.beamline_id,
-            session_id=group.session_id,
-            sample=sample,
-            protein=protein,
-            experiment_type=group.experiment_type,
-            external_id=f"{DEMO_PREFIX}{self.session.proposal.name}-dc{self.serial}",
-            status=status,
-            start_time=start,
-            end_time=end,
-            directory=str(directory),
-            file_template=template,
-            thumbnail_path=str(thumbnail),
-            snapshot_path=str(snapshot),
-            first_image=1,
-            number_of_images=images,
-            search_text=search_text(
-                sample_name=sample.name if sample else "",
-                protein_acronym=protein.acronym if protein else "",
-                directory=str(directory),
-                file_template=template,
-            ),
-            **values,
-        )
+        (collection,) = ingest_collections(principal=self.principal, items=[item])
+        return collection
 
     def screening(self, collection, *, resolution: float, ok: bool = True) -> None:
-        result = ScreeningResult.objects.create(
-            data_collection=collection,
-            program="EDNA",
-            indexing_success=ok,
-            space_group="P212121" if ok else "",
+        """EDNA's result (the ingest keeps the collection's best resolution)."""
+        item = {
+            "data_collection": collection.pk,
+            "program": "EDNA",
+            "indexing_success": ok,
+            "space_group": "P212121" if ok else "",
             **(dict(zip(CELL, (54.2, 61.8, 88.1, 90, 90, 90), strict=True)) if ok else {}),
-            mosaicity=0.12 if ok else None,
-            estimated_resolution=resolution,
-            spots_found=1450 if ok else 35,
-            ranking=round(1 / resolution, 3) if ok else None,
-            comments="" if ok else "Indexing failed: too few spots (ice?).",
-        )
+            "mosaicity": 0.12 if ok else None,
+            "estimated_resolution": resolution,
+            "spots_found": 1450 if ok else 35,
+            "ranking": round(1 / resolution, 3) if ok else None,
+            "comments": "" if ok else "Indexing failed: too few spots (ice?).",
+        }
         if ok:
-            ScreeningStrategy.objects.bulk_create(
-                [
-                    ScreeningStrategy(
-                        screening=result,
-                        phi_start=0,
-                        phi_end=180,
-                        oscillation=0.1,
-                        exposure_time=0.01,
-                        completeness=99.6,
-                        multiplicity=6.8,
-                        resolution=resolution,
-                    ),
-                    ScreeningStrategy(
-                        screening=result,
-                        phi_start=30,
-                        phi_end=120,
-                        oscillation=0.2,
-                        exposure_time=0.02,
-                        completeness=95.1,
-                        multiplicity=3.4,
-                        resolution=round(resolution + 0.2, 2),
-                    ),
-                ]
-            )
-        _best(collection, resolution if ok else None)
+            item["strategies"] = [
+                {
+                    "phi_start": 0,
+                    "phi_end": 180,
+                    "oscillation": 0.1,
+                    "exposure_time": 0.01,
+                    "completeness": 99.6,
+                    "multiplicity": 6.8,
+                    "resolution": resolution,
+                },
+                {
+                    "phi_start": 30,
+                    "phi_end": 120,
+                    "oscillation": 0.2,
+                    "exposure_time": 0.02,
+                    "completeness": 95.1,
+                    "multiplicity": 3.4,
+                    "resolution": round(resolution + 0.2, 2),
+                },
+            ]
+        ingest_screenings(principal=self.principal, items=[item])
+        _refresh_best(collection)
 
     def processing(self, collection, *, high: float, programs=("autoPROC", "xia2-dials")) -> None:
+        """One result per program, with its three shells (the ingest keeps the best resolution)."""
+        items = []
         for k, program in enumerate(programs):
-            result = ProcessingResult.objects.create(
-                data_collection=collection,
-                program=program,
-                space_group="P212121",
-                **dict(zip(CELL, (54.21, 61.83, 88.07, 90, 90, 90), strict=True)),
-            )
             top = round(high + 0.05 * k, 2)
-            ProcessingShell.objects.bulk_create(
-                [
-                    ProcessingShell(
-                        processing=result,
-                        shell=Shell.OVERALL,
-                        resolution_low=44.1,
-                        resolution_high=top,
-                        completeness=99.7,
-                        multiplicity=6.6,
-                        i_sigma=13.8,
-                        r_merge=0.071,
-                        cc_half=0.998,
-                    ),
-                    ProcessingShell(
-                        processing=result,
-                        shell=Shell.INNER,
-                        resolution_low=44.1,
-                        resolution_high=round(top * 2.7, 2),
-                        completeness=99.4,
-                        multiplicity=6.2,
-                        i_sigma=42.5,
-                        r_merge=0.031,
-                        cc_half=0.999,
-                    ),
-                    ProcessingShell(
-                        processing=result,
-                        shell=Shell.OUTER,
-                        resolution_low=round(top + 0.03, 2),
-                        resolution_high=top,
-                        completeness=98.2,
-                        multiplicity=6.4,
-                        i_sigma=1.7,
-                        r_merge=0.88,
-                        cc_half=0.58,
-                    ),
-                ]
+            items.append(
+                {
+                    "data_collection": collection.pk,
+                    "program": program,
+                    "space_group": "P212121",
+                    **dict(zip(CELL, (54.21, 61.83, 88.07, 90, 90, 90), strict=True)),
+                    "shells": [
+                        {
+                            "shell": Shell.OVERALL,
+                            "resolution_low": 44.1,
+                            "resolution_high": top,
+                            "completeness": 99.7,
+                            "multiplicity": 6.6,
+                            "i_sigma": 13.8,
+                            "r_merge": 0.071,
+                            "cc_half": 0.998,
+                        },
+                        {
+                            "shell": Shell.INNER,
+                            "resolution_low": 44.1,
+                            "resolution_high": round(top * 2.7, 2),
+                            "completeness": 99.4,
+                            "multiplicity": 6.2,
+                            "i_sigma": 42.5,
+                            "r_merge": 0.031,
+                            "cc_half": 0.999,
+                        },
+                        {
+                            "shell": Shell.OUTER,
+                            "resolution_low": round(top + 0.03, 2),
+                            "resolution_high": top,
+                            "completeness": 98.2,
+                            "multiplicity": 6.4,
+                            "i_sigma": 1.7,
+                            "r_merge": 0.88,
+                            "cc_half": 0.58,
+                        },
+                    ],
+                }
             )
-        _best(collection, high)
+        ingest_processings(principal=self.principal, items=items)
+        _refresh_best(collection)
 
     def mx2345(self, samples: list[Sample]) -> dict:
         """About 25 collections: a screening of ten pins, data sets on seven, a SAD pair, a mesh, calibration."""
@@ -358,24 +347,19 @@ class DemoData:
             )
         return made
 
-    def in1001(self, protein: Protein) -> dict:
-        """A mail-in fragment screen: screenings then data sets of soaked crystals (no pins registered)."""
+    def in1001(self) -> dict:
+        """A mail-in fragment screen: screenings then data sets of soaked crystals (no pins registered: the
+        collections are the session's, with no sample nor protein until they are put on one)."""
         made = {"fragments": []}
         for k in range(1, 3):
             screening = self.group(ExperimentType.SCREENING, None)
             shot = self.collection(
-                screening, name=f"kras_f{k:03d}", run=1, images=2, h5=False, protein=protein, diffracts_to=1.8 + 0.1 * k
+                screening, name=f"kras_f{k:03d}", run=1, images=2, h5=False, diffracts_to=1.8 + 0.1 * k
             )
             self.screening(shot, resolution=1.8 + 0.1 * k)
             data_set = self.group(ExperimentType.OSC, None)
             dc = self.collection(
-                data_set,
-                name=f"kras_f{k:03d}",
-                run=2,
-                images=1800,
-                h5=True,
-                protein=protein,
-                diffracts_to=1.7 + 0.1 * k,
+                data_set, name=f"kras_f{k:03d}", run=2, images=1800, h5=True, diffracts_to=1.7 + 0.1 * k
             )
             self.processing(dc, high=1.7 + 0.1 * k, programs=("fast_dp",))
             made["fragments"].append(dc)
@@ -385,7 +369,8 @@ class DemoData:
 CELL = ("cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma")
 
 
-def _best(collection: DataCollection, resolution: float | None) -> None:
-    if resolution is not None and (collection.best_resolution is None or resolution < collection.best_resolution):
-        collection.best_resolution = resolution
-        DataCollection.objects.filter(pk=collection.pk).update(best_resolution=resolution)
+def _refresh_best(collection: DataCollection) -> None:
+    """The best resolution the ingest stored, on the object the caller holds (a read, no write)."""
+    collection.best_resolution = (
+        DataCollection.objects.filter(pk=collection.pk).values_list("best_resolution", flat=True).get()
+    )

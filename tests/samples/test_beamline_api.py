@@ -1,13 +1,12 @@
 """The native beamline endpoints: shapes, field errors (400), refusals (409), query counts."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from samples.models import Container, ContainerHistory, RobotAction, SampleStatusChange
 from samples.services import container_assign
 from tests import factories as f
 from tests.conftest import api_as
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +230,7 @@ def test_the_samples_endpoints_make_the_same_queries_for_1_16_and_64_samples(bea
             container_assign(
                 container=shipment.containers.get(), beamline=isara, position=position, user=beamline_staff
             )
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             response = client.get(url, {"page_size": 1 if total == 1 else 100})
         assert response.json()["count"] == (16 if total == 1 else total)
         counts[total] = len(queries)

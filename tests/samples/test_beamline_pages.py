@@ -2,8 +2,6 @@
 by position, a sample's journey. Who may open each, what the scans do, and that a refusal writes nothing."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lims.choices import FacilityRole
@@ -11,6 +9,7 @@ from samples.models import Container, ContainerHistory
 from samples.services import container_assign, robot_action_create, sample_status_set
 from shipping.models import Dewar
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -365,7 +364,7 @@ def test_the_changer_page_query_count_does_not_grow_with_its_pucks(client, beaml
         for i in range(Container.objects.filter(beamline=isara).count(), count):
             shipment = f.at_facility(f.shipment_tree(proposal=proposal, name=f"Q{i}", samples=2))
             container_assign(container=shipment.containers.get(), beamline=isara, position=i + 1, user=beamline_staff)
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             assert client.get(changer_url(isara)).status_code == 200
         return len(queries)
 

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 from django.http import QueryDict
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,6 +31,7 @@ from samples.data.models import (
 )
 from samples.models import Sample
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 _ids = itertools.count(1)
@@ -398,7 +397,7 @@ def test_anonymous_is_sent_to_sign_in(world):
 
 
 def _queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+    with count_queries() as ctx:
         response = client.get(url)
     assert response.status_code == 200, response.content[:500]
     return len(ctx.captured_queries)

@@ -10,7 +10,6 @@ import math
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,6 +19,7 @@ from samples.data.models import DataCollection, DataCollectionGroup, ProcessingS
 from samples.services import container_assign
 from tests import factories as f
 from tests.conftest import api_as
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,7 @@ def test_a_bulk_of_1000_is_one_upsert_in_a_few_queries(line):
     items = [item(n, sample=samples[n % len(samples)].pk) for n in range(1000)]
     client = bearer(line["key"])
     client.post(URL, {"items": items[:2]}, format="json")  # the token's last use written: not in the count
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.post(URL, {"items": items}, format="json")
     assert response.status_code == 201, response.content
     ids = response.json()["ids"]

@@ -5,15 +5,14 @@ import datetime as dt
 import json
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lims.tokens import api_token_revoke
 from samples.models import RobotAction, SampleStatusChange
 from samples.services import container_assign, container_unassign
 from tests import factories as f
+from tests.queries import count_queries
 
 BASE = "/ispyb/api/v1/"
 ERROR_KEYS = {"detail", "code"}
@@ -411,7 +410,7 @@ def test_the_sample_list_takes_the_same_queries_for_1_16_and_464_samples(proposa
         return list(shipment.containers.all())
 
     def queries(expected_count):
-        with CaptureQueriesContext(connection) as ctx:
+        with count_queries() as ctx:
             response = mx3.get("samples", beamLineName="MX-3")
         assert response.status_code == 200 and len(response.json()) == expected_count
         return len(ctx.captured_queries)
@@ -515,7 +514,7 @@ def test_a_robot_action_report_is_the_bearer_one_lookup_and_one_insert(mx3, load
     session = f.SessionFactory(proposal=proposal, beamline=isara)
     sample = loaded.samples.get(position=1)
     mx3.post("events/robot-action", robot_action())  # the token's first use writes its last_used_at
-    with CaptureQueriesContext(connection) as ctx:
+    with count_queries() as ctx:
         response = mx3.post("events/robot-action", robot_action(sessionId=session.pk, blSampleId=sample.pk))
     assert response.status_code == 201
     statements = [q["sql"].split(" ", 1)[0] for q in ctx.captured_queries]

@@ -4,9 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lims.choices import AuditAction, FacilityRole, ProposalKind
@@ -17,6 +15,7 @@ from samples.mailin.services import sample_mailin_state_set
 from samples.models import Sample, ShipmentReport
 from shipping.models import DewarEvent
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -161,11 +160,11 @@ def test_a_constant_number_of_queries(acme, operator):
     mailin_shipment(acme, "A", samples=2, arrived_days_ago=2)
     client = client_for(operator)
     client.get("/mailin/")
-    with CaptureQueriesContext(connection) as few:
+    with count_queries() as few:
         assert client.get("/mailin/").status_code == 200
     mailin_shipment(acme, "B", samples=10, arrived_days_ago=1)
     mailin_shipment(acme, "C", samples=10, arrived_days_ago=3)
-    with CaptureQueriesContext(connection) as many:
+    with count_queries() as many:
         html = client.get("/mailin/").content.decode()
     assert html.count('class="inline mailin-state"') == 22
     assert len(many) == len(few)

@@ -10,9 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +26,7 @@ from shipping.choices import NotificationReason, NotificationStatus
 from shipping.models import Notification
 from shipping.tasks import resend_stale_notifications
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = [
     pytest.mark.django_db,
@@ -258,7 +257,7 @@ def test_the_report_reads_in_a_few_queries_whatever_the_size(media):
     large = build_mailin_shipment(samples=20, proposal=small.proposal, name="Large")
     counts = []
     for shipment in (small, large):
-        with CaptureQueriesContext(connection) as queries:
+        with count_queries() as queries:
             render_report(shipment)
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 12

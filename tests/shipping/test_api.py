@@ -4,8 +4,6 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lims.choices import FacilityRole
@@ -15,6 +13,7 @@ from shipping.choices import DewarStatus, LocationKind, ShipmentStatus
 from shipping.models import DewarEvent, Shipment
 from tests import factories as f
 from tests.conftest import api_as
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -500,9 +499,9 @@ def test_a_bad_token_is_401(shipment, api):
 # --- query counts ---------------------------------------------------------------------------------------
 
 
-def count_queries(user, path) -> int:
+def queries_of(user, path) -> int:
     client = api_as(fresh(user))
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         response = client.get(path)
     assert response.status_code == 200
     return len(queries)
@@ -516,17 +515,17 @@ def test_the_detail_costs_the_same_queries_for_one_sample_as_for_192(proposal, m
     assert api_as(member).get(url(big.pk)).json()["sample_count"] == 192
 
     # roles, shipment, dewars, containers, samples (+protein), events
-    assert count_queries(member, url(small.pk)) == count_queries(member, url(big.pk)) == 6
+    assert queries_of(member, url(small.pk)) == queries_of(member, url(big.pk)) == 6
 
 
 def test_the_list_costs_the_same_queries_for_one_small_shipment_as_for_several_big_ones(proposal, member):
     f.shipment_tree(proposal=proposal, user=member, name="Small")
-    one = count_queries(member, LIST)
+    one = queries_of(member, LIST)
     for n in range(3):
         f.shipment_tree(proposal=proposal, user=member, name=f"Big{n}", dewars=3, pucks=4, samples=16)
     assert api_as(member).get(LIST).json()["count"] == 4
     # roles, count, page of shipments with their counts
-    assert count_queries(member, LIST) == one == 3
+    assert queries_of(member, LIST) == one == 3
 
 
 # --- never a 500 for bad input --------------------------------------------------------------------------

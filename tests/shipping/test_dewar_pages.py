@@ -2,8 +2,6 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from config import settings as lims_settings
@@ -19,6 +17,7 @@ from shipping.services.dewars import (
 )
 from shipping.tracking import tracking_url
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +176,7 @@ def test_the_shipment_page_links_each_dewar_and_its_tracking(client, member, tra
 
 
 def queries_of(client, url) -> int:
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         assert client.get(url).status_code == 200
     return len(queries)
 

@@ -32,6 +32,7 @@ from shipping.selectors import shipment_detail
 from shipping.services import shipment_cancel
 from tests import factories as f
 from tests.conftest import api_as
+from tests.queries import count_queries
 
 pytestmark = [
     pytest.mark.django_db,
@@ -634,13 +635,14 @@ def test_unknown_label_kinds_and_empty_parameters(client, member, labelled):
 # --- no queries while drawing ------------------------------------------------------------------------------
 
 
-def test_labels_render_from_the_fetched_tree_without_a_query(labelled, django_assert_num_queries):
+def test_labels_render_from_the_fetched_tree_without_a_query(labelled):
     dewars, containers, _ = tree(labelled)
 
-    with django_assert_num_queries(0):
+    with count_queries() as queries:
         for kind in KINDS:
             labels.shipment_labels(labelled, kind, {})
         labels.shipment_labels(labelled, "pins", {"dewar": str(dewars[0].pk), "container": str(containers[0].pk)})
+    assert len(queries) == 0, queries.captured_queries
 
 
 # --- where the buttons are ---------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lims.choices import ProposalKind
@@ -17,6 +15,7 @@ from shipping.services import shipment_cancel, shipment_create
 from shipping.sheets import HEADERS, import_sheet, shipment_ispyb_csv, shipment_xlsx
 from tests import factories as f
 from tests.conftest import api_as
+from tests.queries import count_queries
 from tests.shipping.test_sheet_formats import ISPYB_FIELDS  # py-ispyb-ui's FIELDS, written out there
 
 pytestmark = pytest.mark.django_db
@@ -317,11 +316,11 @@ def test_ispyb_csv_imports_into_a_new_shipment_of_another_proposal(full, member,
 
 def test_the_export_reads_the_samples_in_one_query(full):
     full.refresh_from_db()
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         shipment_ispyb_csv(full)
     assert len(queries) == 1
     # The XLSX asks the proposal whether it is mail-in (the page and the API read it with the shipment).
-    with CaptureQueriesContext(connection) as queries:
+    with count_queries() as queries:
         shipment_xlsx(full)
     assert len(queries) == 2
 

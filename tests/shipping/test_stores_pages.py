@@ -4,8 +4,6 @@ and a shipment whose status follows its dewars through a whole journey."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +20,7 @@ from shipping.services import (
 )
 from shipping.stores import stores_overview
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +131,7 @@ def test_the_dashboard_page_links_each_dewar_to_its_page(client, stores, journey
 
 
 def dashboard_queries(client) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+    with count_queries() as ctx:
         assert client.get(reverse("stores:dashboard")).status_code == 200
     return len(ctx.captured_queries)
 

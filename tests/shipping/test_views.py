@@ -5,8 +5,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lims.errors import DomainError
@@ -16,6 +14,7 @@ from shipping.choices import ShipmentStatus
 from shipping.models import Shipment
 from shipping.services import shipment_send
 from tests import factories as f
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -343,8 +342,8 @@ def test_shipment_page_shows_the_tree_and_its_history(client, member, shipment):
 # --- query counts: the same for one sample as for 3 dewars × 4 pucks × 16 samples ---------------------
 
 
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def queries_of(client, url) -> int:
+    with count_queries() as ctx:
         assert client.get(url).status_code == 200
     return len(ctx.captured_queries)
 
@@ -353,11 +352,11 @@ def test_dashboard_queries_do_not_grow_with_the_shipments(client, member, propos
     client.force_login(member)
     f.shipment_tree(proposal=proposal, user=member, samples=1, name="Small")
     client.get(reverse("dashboard"))  # warm the content-type and session caches
-    small = count_queries(client, reverse("dashboard"))
+    small = queries_of(client, reverse("dashboard"))
     for n in range(3):
         f.shipment_tree(proposal=proposal, user=member, dewars=3, pucks=4, samples=16, name=f"Big{n}")
     # session, user, facility roles, shipment count (pager), proposals, shipments with their counts
-    assert count_queries(client, reverse("dashboard")) == small == 6
+    assert queries_of(client, reverse("dashboard")) == small == 6
 
 
 def test_shipment_page_queries_do_not_grow_with_the_tree(client, member, proposal):
@@ -367,10 +366,10 @@ def test_shipment_page_queries_do_not_grow_with_the_tree(client, member, proposa
     shipment_send(shipment=big, user=member)  # so that it has transport events too
     client.get(reverse("shipping:detail", args=[small.pk]))  # warm the content-type cache
 
-    expected = count_queries(client, reverse("shipping:detail", args=[small.pk]))
+    expected = queries_of(client, reverse("shipping:detail", args=[small.pk]))
 
     # session, user, facility roles, shipment, dewars, containers, samples (with proteins), events, audit
-    assert count_queries(client, reverse("shipping:detail", args=[big.pk])) == expected == 9
+    assert queries_of(client, reverse("shipping:detail", args=[big.pk])) == expected == 9
 
 
 def test_edit_page_queries_do_not_grow_with_the_tree(client, member, proposal):
@@ -379,9 +378,9 @@ def test_edit_page_queries_do_not_grow_with_the_tree(client, member, proposal):
     big = f.shipment_tree(proposal=proposal, user=member, dewars=3, pucks=4, samples=16, name="Big")
     client.get(reverse("shipping:edit", args=[small.pk]))
 
-    expected = count_queries(client, reverse("shipping:edit", args=[small.pk]))
+    expected = queries_of(client, reverse("shipping:edit", args=[small.pk]))
 
-    assert count_queries(client, reverse("shipping:edit", args=[big.pk])) == expected
+    assert queries_of(client, reverse("shipping:edit", args=[big.pk])) == expected
 
 
 def test_a_bad_protein_acronym_is_shown_beside_its_field(client, member, proposal, lab_contact):

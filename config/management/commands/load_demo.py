@@ -28,14 +28,16 @@ from config.demo_data import DEMO_PREFIX, DemoData
 from lims.choices import FacilityRole
 from lims.models import ApiToken, Beamline, LabContact, Proposal, Session
 from lims.services import lab_contact_create, proposal_member_add
-from lims.tokens import api_token_create, hash_key
+from lims.tokens import TokenPrincipal, api_token_create, hash_key
 from samples.data import actions
 from samples.data.choices import ExperimentType, Flag
+from samples.data.ingest import collection_update
 from samples.data.models import (
     DataCollection,
     DataCollectionGroup,
 )
-from samples.models import Protein, Sample
+from samples.mailin.services import sample_mailin_state_set
+from samples.models import Sample
 from shipping.choices import DewarStatus
 from shipping.models import Dewar, DewarEvent, Location, Shipment
 from shipping.services import dewar_receive, shipment_create, shipment_send
@@ -111,9 +113,9 @@ class Command(BaseCommand):
         self._api_tokens(data, users, beamlines)
         self._shipments(data, users, proposals, locations)
         # After the shipments: their dewars are booked on the proposal's first session, the running one.
-        self._data(users, beamlines, proposals)
+        self._data(data, users, beamlines, proposals)
         # The mail-in client's shipment, at the facility with the operator's work done: to complete and report.
-        self._mailin(users, proposals, locations)
+        self._mailin(data, users, proposals, beamlines, locations)
         return data
 
     def _users(self, data) -> dict:
@@ -284,9 +286,10 @@ class Command(BaseCommand):
                 # Marked as sent, so that stores can scan its dewars in as they arrive.
                 shipment_send(shipment=shipment, user=users[spec["by"]])
 
-    def _data(self, users, beamlines, proposals) -> None:
+    def _data(self, data, users, beamlines, proposals) -> None:
         """Past sessions with data: mx2345 on MX-3 (screenings and data sets on the demo samples), in1001 on
-        MX-2 (mail-in, no registered pins). Made once; the stand-in files are (re)written when missing."""
+        MX-2 (mail-in, no registered pins). Made once; the stand-in files are (re)written when missing.
+        Written through the ingest services, as the beamline's pipeline would (see ``_ingester``)."""
         if DataCollectionGroup.objects.filter(external_id__startswith=DEMO_PREFIX).exists():
             return
         alice, carol = users.get("alice"), users.get("carol")
@@ -298,7 +301,7 @@ class Command(BaseCommand):
                 .select_related("protein")
                 .order_by("container__barcode", "position")
             )
-            made = DemoData(session).mx2345(samples)
+            made = DemoData(session, _ingester(data, users, beamlines["MX-3"])).mx2345(samples)
             if alice is not None:
                 _afterwards(alice, made)
         industrial = proposals.get("in1001")
@@ -306,14 +309,15 @@ class Command(BaseCommand):
             session = _past_session(
                 industrial, beamlines["MX-2"], days_ago=30, hours=12, local_contact=users.get("operator")
             )
-            made = DemoData(session).in1001(Protein.objects.get_or_create(proposal=industrial, acronym="KRAS")[0])
+            made = DemoData(session, _ingester(data, users, beamlines["MX-2"])).in1001()
             if carol is not None:
                 actions.collections_tag(user=carol, collections=made["fragments"][:2], tag="hit")
 
-    def _mailin(self, users, proposals, locations) -> None:
-        """in1001's mail-in shipment, at the facility: its pins carry the client's requests and the operator's
-        states (screened, collected, failed, skipped), with results (the demo fragment collections go on two
-        of them). Its work is NOT marked complete: in ``make run`` the operator does it, carol downloads."""
+    def _mailin(self, data, users, proposals, beamlines, locations) -> None:
+        """in1001's mail-in shipment, at the facility: its pins carry the client's requests (registered with
+        the shipment) and the operator's states (screened, collected, failed, skipped, set through the
+        mail-in service), with results (the demo fragment collections go on two of them). Its work is NOT
+        marked complete: in ``make run`` the operator does it, carol downloads."""
         proposal, carol = proposals.get("in1001"), users.get("carol")
         if (
             proposal is None
@@ -322,7 +326,8 @@ class Command(BaseCommand):
         ):
             return
         contact = LabContact.objects.filter(proposal=proposal).order_by("id").first()
-        stores_user = get_user_model().objects.filter(groups__name=FacilityRole.STORES).order_by("id").first()
+        stores_user = _role_user(users, "stores", FacilityRole.STORES)
+        operator = _role_user(users, "operator", FacilityRole.MAILIN_OPERATOR)
         location = next((loc for loc in locations.values() if loc.kind == "stores"), None)
         if contact is None or stores_user is None:
             return
@@ -333,8 +338,9 @@ class Command(BaseCommand):
                 "protein_acronym": "KRAS",
                 "pin_code": f"DEMOMI{n:04d}",
                 "required_resolution": 2.5,
+                **request,  # the client's request, as the registration form takes it
             }
-            for n in range(1, len(MAILIN_SAMPLES) + 1)
+            for n, (request, *_operator) in enumerate(MAILIN_SAMPLES, start=1)
         ]
         shipment = shipment_create(
             proposal=proposal,
@@ -380,34 +386,41 @@ class Command(BaseCommand):
             .select_related("group")
             .order_by("start_time")
         )
-        data = DemoData(session) if session is not None else None
-        if data is not None:
-            data.serial = 100  # after in1001's first collections: external ids stay unique
-        for sample, (fields, state, reason, notes, results) in zip(pins, MAILIN_SAMPLES, strict=False):
-            for key, value in {**fields, "mailin_state": state, "mailin_state_reason": reason}.items():
-                setattr(sample, key, value)
-            sample.mailin_notes = notes
-            sample.save()
-            if data is None or results is None:
-                continue
-            if results == "fragment" and len(fragments) >= 2:
-                # The demo's first fragment screening and data set were this pin's: put them on it.
+        demo = DemoData(session, _ingester(data, users, session.beamline)) if session is not None else None
+        if demo is not None:
+            demo.serial = 100  # after in1001's first collections: external ids stay unique
+        for sample, (_request, state, reason, notes, results) in zip(pins, MAILIN_SAMPLES, strict=False):
+            if demo is not None and results == "fragment" and len(fragments) >= 2:
+                # The demo's first fragment screening and data set were this pin's: the pipeline sends them
+                # again naming it (into the groups of this pin's screening and data set in that session).
                 for dc in fragments[:2]:
-                    DataCollection.objects.filter(pk=dc.pk).update(sample=sample, protein=sample.protein)
-                    DataCollectionGroup.objects.filter(pk=dc.group_id).update(sample=sample)
-                continue
-            screening = data.group(ExperimentType.SCREENING, sample)
-            ok = results != "failed"
-            shot = data.collection(
-                screening, name=sample.name, run=1, images=2, h5=False, diffracts_to=1.9 if ok else None
-            )
-            data.screening(shot, resolution=1.9 if ok else 9.0, ok=ok)
-            if results == "sad":
-                sad = data.group(ExperimentType.SAD, sample)
-                dc = data.collection(
-                    sad, name=f"{sample.name}_se", run=2, images=3600, h5=True, wavelength=0.9792, diffracts_to=2.05
+                    collection_update(
+                        principal=demo.principal,
+                        external_id=dc.external_id,
+                        changes={"sample": sample.pk, "session": dc.session_id},
+                        beamline=dc.beamline_id,
+                    )
+            elif demo is not None and results is not None and results != "fragment":
+                screening = demo.group(ExperimentType.SCREENING, sample)
+                ok = results != "failed"
+                shot = demo.collection(
+                    screening, name=sample.name, run=1, images=2, h5=False, diffracts_to=1.9 if ok else None
                 )
-                data.processing(dc, high=2.05, programs=("autoPROC",))
+                demo.screening(shot, resolution=1.9 if ok else 9.0, ok=ok)
+                if results == "sad":
+                    sad = demo.group(ExperimentType.SAD, sample)
+                    dc = demo.collection(
+                        sad,
+                        name=f"{sample.name}_se",
+                        run=2,
+                        images=3600,
+                        h5=True,
+                        wavelength=0.9792,
+                        diffracts_to=2.05,
+                    )
+                    demo.processing(dc, high=2.05, programs=("autoPROC",))
+            if operator is not None:
+                sample_mailin_state_set(sample=sample, user=operator, state=state, reason=reason, notes=notes)
 
     def _print_logins(self, data) -> None:
         self.stdout.write(self.style.SUCCESS("\nDemo logins (password for all: {})".format(data["password"])))
@@ -461,3 +474,23 @@ def _afterwards(user, made: dict) -> None:
         actions.collection_comment(
             user=user, collection=made["datasets"][0], comments="Best data so far: use for refinement."
         )
+
+
+def _role_user(users: dict, username: str, role: str):
+    """The demo's persona ``username``, else the first user with ``role`` (a fixture of one's own)."""
+    user = users.get(username)
+    if user is not None and user.groups.filter(name=role).exists():
+        return user
+    return get_user_model().objects.filter(groups__name=role).order_by("id").first()
+
+
+def _ingester(data: dict, users: dict, beamline: Beamline):
+    """Who writes the demo's collections on ``beamline``, as its pipeline would: the beamline's demo API token
+    (fixtures/demo.json) when it has one, else the admin, a person who may ingest on any beamline and attach
+    results to an industrial proposal's collections too (beamline staff cannot: they are confidential)."""
+    for spec in data.get("api_tokens", []):
+        if spec["beamline"] == beamline.name:
+            token = ApiToken.objects.filter(key_hash=hash_key(spec["key"]), beamline=beamline).first()
+            if token is not None:
+                return TokenPrincipal(token)
+    return _role_user(users, "admin", FacilityRole.ADMIN)
