@@ -137,12 +137,14 @@ class DemoData:
         h5: bool,
         status=CollectionStatus.SUCCESSFUL,
         diffracts_to: float | None = 2.0,
+        folder: str | None = None,
         **fields,
     ) -> DataCollection:
         """One sweep; CBF images ("name_run_####.cbf", one file each) or an Eiger master and its data files,
-        and its thumbnail (spots out to ``diffracts_to`` Å; None: none) and snapshot."""
+        and its thumbnail (spots out to ``diffracts_to`` Å; None: none) and snapshot, in ``folder`` (the
+        sample's name, else ``name``)."""
         sample = group.sample
-        directory = self.root / (sample.name if sample else name)
+        directory = self.root / (folder or (sample.name if sample else name))
         template = f"{name}_{run}_master.h5" if h5 else f"{name}_{run}_####.cbf"
         thumbnail, snapshot = directory / f"{name}_{run}_thumb.png", directory / f"{name}_{run}_snapshot.jpg"
         seed = f"{self.session.proposal.name}/{name}/{run}"
@@ -347,19 +349,22 @@ class DemoData:
             )
         return made
 
-    def in1001(self) -> dict:
-        """A mail-in fragment screen: screenings then data sets of soaked crystals (no pins registered: the
-        collections are the session's, with no sample nor protein until they are put on one)."""
+    def in1001(self, pin: Sample | None = None) -> dict:
+        """A mail-in fragment screen: screenings then data sets of soaked crystals. The first crystal was on
+        ``pin`` (the mail-in shipment's screen-and-collect pin); the others were not registered: their
+        collections are the session's, with no sample nor protein."""
         made = {"fragments": []}
         for k in range(1, 3):
-            screening = self.group(ExperimentType.SCREENING, None)
+            sample = pin if k == 1 else None
+            name = folder = f"kras_f{k:03d}"
+            screening = self.group(ExperimentType.SCREENING, sample)
             shot = self.collection(
-                screening, name=f"kras_f{k:03d}", run=1, images=2, h5=False, diffracts_to=1.8 + 0.1 * k
+                screening, name=name, run=1, images=2, h5=False, folder=folder, diffracts_to=1.8 + 0.1 * k
             )
             self.screening(shot, resolution=1.8 + 0.1 * k)
-            data_set = self.group(ExperimentType.OSC, None)
+            data_set = self.group(ExperimentType.OSC, sample)
             dc = self.collection(
-                data_set, name=f"kras_f{k:03d}", run=2, images=1800, h5=True, diffracts_to=1.7 + 0.1 * k
+                data_set, name=name, run=2, images=1800, h5=True, folder=folder, diffracts_to=1.7 + 0.1 * k
             )
             self.processing(dc, high=1.7 + 0.1 * k, programs=("fast_dp",))
             made["fragments"].append(dc)

@@ -278,3 +278,41 @@ def test_the_demo_collections_have_pictures_to_show(settings, tmp_path):
             assert found is not None, path
             with Image.open(found) as image:
                 assert image.format == kind and min(image.size) >= 200
+
+
+def test_the_demo_goes_through_the_services(demo_data_root):
+    """The demo writes what the rules write: its collections are ingested (MX-3's by the beamline's demo API
+    token, whose rows carry it; the ingest links sample, protein and search text and keeps the best
+    resolution), and the mail-in pins' states are the operator's transitions in the audit log."""
+    from django.db.models import Min
+
+    from lims.choices import AuditAction
+    from lims.models import ApiToken, AuditEntry
+    from samples.data.models import DataCollection, DataCollectionGroup, ProcessingShell, ScreeningResult
+
+    call_command("load_demo", quiet_logins=True)
+    token = ApiToken.objects.get(beamline__name="MX-3")
+    mx3 = DataCollection.objects.filter(beamline__name="MX-3")
+    assert mx3.exists() and set(mx3.values_list("token", flat=True)) == {token.pk}
+    # Every collection's best resolution is what the ingest of its results keeps: the best of them.
+    for dc in DataCollection.objects.all():
+        best = [
+            ScreeningResult.objects.filter(data_collection=dc).aggregate(m=Min("estimated_resolution"))["m"],
+            ProcessingShell.objects.filter(processing__data_collection=dc).aggregate(m=Min("resolution_high"))["m"],
+        ]
+        assert dc.best_resolution == min((b for b in best if b is not None), default=None), dc.external_id
+        if dc.sample_id:
+            assert dc.protein_id == dc.sample.protein_id and dc.sample.name.lower() in dc.search_text
+            assert dc.group.sample_id == dc.sample_id
+    # in1001's first fragment was on the screen-and-collect pin: ingested there, no group left empty.
+    pin = Sample.objects.get(container__shipment__proposal__code="in", mailin_request="screen_collect")
+    assert pin.data_collections.filter(processings__isnull=False).exists()
+    assert not DataCollectionGroup.objects.filter(collections__isnull=True).exists()
+
+    shipment = Shipment.objects.get(proposal__code="in")
+    for sample in Sample.objects.filter(container__shipment=shipment):
+        (entry,) = AuditEntry.objects.filter(
+            action=AuditAction.TRANSITION, object_id=str(sample.pk), message__startswith="Mail-in state"
+        )
+        assert entry.user.username == "operator"
+        assert entry.changes["mailin_state"] == ["waiting", sample.mailin_state]

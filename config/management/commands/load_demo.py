@@ -31,7 +31,6 @@ from lims.services import lab_contact_create, proposal_member_add
 from lims.tokens import TokenPrincipal, api_token_create, hash_key
 from samples.data import actions
 from samples.data.choices import ExperimentType, Flag
-from samples.data.ingest import collection_update
 from samples.data.models import (
     DataCollection,
     DataCollectionGroup,
@@ -113,9 +112,13 @@ class Command(BaseCommand):
         self._api_tokens(data, users, beamlines)
         self._shipments(data, users, proposals, locations)
         # After the shipments: their dewars are booked on the proposal's first session, the running one.
-        self._data(data, users, beamlines, proposals)
-        # The mail-in client's shipment, at the facility with the operator's work done: to complete and report.
-        self._mailin(data, users, proposals, beamlines, locations)
+        # The mail-in client's shipment first (registered, sent, in stores), so that the fragment collections
+        # of in1001 are ingested on its pin; then the data; then the operator's work on its pins.
+        mailin = self._mailin_shipment(users, proposals, locations)
+        self._data(data, users, beamlines, proposals, mailin)
+        # The operator's work on the mail-in pins (their data and states): for the operator to complete and report.
+        if mailin is not None:
+            self._mailin_work(data, users, mailin)
         return data
 
     def _users(self, data) -> dict:
@@ -286,9 +289,10 @@ class Command(BaseCommand):
                 # Marked as sent, so that stores can scan its dewars in as they arrive.
                 shipment_send(shipment=shipment, user=users[spec["by"]])
 
-    def _data(self, data, users, beamlines, proposals) -> None:
+    def _data(self, data, users, beamlines, proposals, mailin: Shipment | None) -> None:
         """Past sessions with data: mx2345 on MX-3 (screenings and data sets on the demo samples), in1001 on
-        MX-2 (mail-in, no registered pins). Made once; the stand-in files are (re)written when missing.
+        MX-2 (a mail-in fragment screen: the first crystal on the mail-in shipment's screen-and-collect pin,
+        when that shipment is new, the others unregistered). Made once; the stand-in files are (re)written when missing.
         Written through the ingest services, as the beamline's pipeline would (see ``_ingester``)."""
         if DataCollectionGroup.objects.filter(external_id__startswith=DEMO_PREFIX).exists():
             return
@@ -309,28 +313,30 @@ class Command(BaseCommand):
             session = _past_session(
                 industrial, beamlines["MX-2"], days_ago=30, hours=12, local_contact=users.get("operator")
             )
-            made = DemoData(session, _ingester(data, users, beamlines["MX-2"])).in1001()
+            pin = None
+            if mailin is not None:  # the pin whose request was screen-and-collect: the first fragment's
+                kinds = {n: spec[-1] for n, spec in enumerate(MAILIN_SAMPLES, start=1)}
+                pins = Sample.objects.filter(container__shipment=mailin).order_by("position")
+                pin = next((p for p in pins if kinds.get(p.position) == "fragment"), None)
+            made = DemoData(session, _ingester(data, users, beamlines["MX-2"])).in1001(pin)
             if carol is not None:
                 actions.collections_tag(user=carol, collections=made["fragments"][:2], tag="hit")
 
-    def _mailin(self, data, users, proposals, beamlines, locations) -> None:
-        """in1001's mail-in shipment, at the facility: its pins carry the client's requests (registered with
-        the shipment) and the operator's states (screened, collected, failed, skipped, set through the
-        mail-in service), with results (the demo fragment collections go on two of them). Its work is NOT
-        marked complete: in ``make run`` the operator does it, carol downloads."""
+    def _mailin_shipment(self, users, proposals, locations) -> Shipment | None:
+        """in1001's mail-in shipment, registered with the client's requests on its pins, sent and received
+        in stores: made once (None when it exists already)."""
         proposal, carol = proposals.get("in1001"), users.get("carol")
         if (
             proposal is None
             or carol is None
             or Shipment.objects.filter(proposal=proposal, name=MAILIN_SHIPMENT).exists()
         ):
-            return
+            return None
         contact = LabContact.objects.filter(proposal=proposal).order_by("id").first()
         stores_user = _role_user(users, "stores", FacilityRole.STORES)
-        operator = _role_user(users, "operator", FacilityRole.MAILIN_OPERATOR)
         location = next((loc for loc in locations.values() if loc.kind == "stores"), None)
         if contact is None or stores_user is None:
-            return
+            return None
         samples = [
             {
                 "position": n,
@@ -376,31 +382,25 @@ class Command(BaseCommand):
         events = DewarEvent.objects.filter(dewar__shipment=shipment)
         events.filter(status=DewarStatus.IN_TRANSIT_TO_FACILITY).update(at=sent)
         events.filter(status=DewarStatus.AT_FACILITY).update(at=arrived)
+        return shipment
+
+    def _mailin_work(self, data, users, shipment: Shipment) -> None:
+        """The operator's work on the mail-in pins: their collections (the demo fragment screening and data
+        set of in1001 are on the screen-and-collect pin already, see ``_data``) and their states (screened,
+        collected, failed, skipped) set through the mail-in service. The shipment's work is NOT marked
+        complete: in ``make run`` the operator does it, carol downloads."""
+        proposal = shipment.proposal
+        operator = _role_user(users, "operator", FacilityRole.MAILIN_OPERATOR)
         pins = list(Sample.objects.filter(container__shipment=shipment).select_related("protein").order_by("position"))
         session = (
             Session.objects.filter(proposal=proposal, end__lt=timezone.now()).order_by("-start").first()
             or proposal.sessions.order_by("start").first()
         )
-        fragments = list(
-            DataCollection.objects.filter(proposal=proposal, sample__isnull=True, external_id__startswith=DEMO_PREFIX)
-            .select_related("group")
-            .order_by("start_time")
-        )
         demo = DemoData(session, _ingester(data, users, session.beamline)) if session is not None else None
         if demo is not None:
             demo.serial = 100  # after in1001's first collections: external ids stay unique
         for sample, (_request, state, reason, notes, results) in zip(pins, MAILIN_SAMPLES, strict=False):
-            if demo is not None and results == "fragment" and len(fragments) >= 2:
-                # The demo's first fragment screening and data set were this pin's: the pipeline sends them
-                # again naming it (into the groups of this pin's screening and data set in that session).
-                for dc in fragments[:2]:
-                    collection_update(
-                        principal=demo.principal,
-                        external_id=dc.external_id,
-                        changes={"sample": sample.pk, "session": dc.session_id},
-                        beamline=dc.beamline_id,
-                    )
-            elif demo is not None and results is not None and results != "fragment":
+            if demo is not None and results not in (None, "fragment"):
                 screening = demo.group(ExperimentType.SCREENING, sample)
                 ok = results != "failed"
                 shot = demo.collection(
