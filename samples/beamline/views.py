@@ -44,7 +44,7 @@ FORBIDDEN = "The sample changers are for beamline staff, local contacts and admi
 
 
 def _forbidden(request):
-    return render(request, "samples/beamline/forbidden.html", {"reason": FORBIDDEN}, status=403)
+    return render(request, "forbidden.html", {"reason": FORBIDDEN}, status=403)
 
 
 def _sees_changers(user) -> bool:
@@ -223,7 +223,7 @@ def session_unload_page(request, pk: int):
     if not access.may_fill_changer(request.user, session.beamline_id):
         return render(
             request,
-            "samples/beamline/forbidden.html",
+            "forbidden.html",
             {"reason": "Only beamline staff and admins empty a sample changer."},
             status=403,
         )

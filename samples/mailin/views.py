@@ -24,7 +24,7 @@ FORBIDDEN = access.may_operate_mailin.refusal
 
 
 def _forbidden(request):
-    return render(request, "samples/mailin/queue_forbidden.html", {"reason": FORBIDDEN}, status=403)
+    return render(request, "forbidden.html", {"reason": FORBIDDEN}, status=403)
 
 
 @login_required

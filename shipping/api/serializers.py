@@ -32,7 +32,7 @@ from samples.choices import MAILIN_REQUEST_FIELDS, DatasetKind, MailinRequest
 from shipping.choices import SafetyLevel
 from shipping.models import Dewar, DewarEvent, Location, Shipment
 from shipping.selectors import delivery_locations
-from shipping.services import DEWAR_FIELDS
+from shipping.services import DEWAR_FIELDS, SHIPMENT_FIELDS
 
 ID_MAX = 2**63 - 1
 MONEY = {"max_digits": 10, "decimal_places": 2, "min_value": 0, "required": False, "allow_null": True}
@@ -157,6 +157,10 @@ class DewarSerializer(serializers.ModelSerializer):
         return {"number": siblings.index(dewar.pk) + 1, "of": len(siblings)}
 
 
+HEAD = ["id", "name", "status", "proposal", "proposal_name"]
+COUNTS = ["dewar_count", "container_count", "sample_count"]
+
+
 class ShipmentListSerializer(serializers.ModelSerializer):
     """A shipment as a list shows it, with the counts annotated by ``shipment_list``."""
 
@@ -167,20 +171,7 @@ class ShipmentListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Shipment
-        fields = [
-            "id",
-            "name",
-            "status",
-            "proposal",
-            "proposal_name",
-            "created_at",
-            "sent_at",
-            "expected_arrival",
-            "safety_level",
-            "dewar_count",
-            "container_count",
-            "sample_count",
-        ]
+        fields = [*HEAD, "created_at", "sent_at", "expected_arrival", "safety_level", *COUNTS]
         read_only_fields = fields
 
 
@@ -200,27 +191,8 @@ class ShipmentDetailSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Shipment
-        fields = [
-            "id",
-            "name",
-            "status",
-            "proposal",
-            "proposal_name",
-            "created_at",
-            "created_by",
-            "sent_at",
-            "expected_arrival",
-            "sending_contact",
-            "return_contact",
-            "return_courier",
-            "return_courier_account",
-            "safety_level",
-            "comments",
-            "dewar_count",
-            "container_count",
-            "sample_count",
-            "dewars",
-        ]
+        # What the user registered (the service's fields, name first), between who and when and the counts.
+        fields = [*HEAD, "created_at", "created_by", "sent_at", *SHIPMENT_FIELDS[1:], *COUNTS, "dewars"]
         read_only_fields = fields
 
     def get_dewar_count(self, shipment) -> int:
