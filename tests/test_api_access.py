@@ -368,3 +368,111 @@ def test_every_api_route_is_in_the_grid():
 def test_the_local_contact_role_is_facility_staff_too(proposal, shipment):
     local_contact = f.UserFactory(username="lc", groups=[FacilityRole.LOCAL_CONTACT])
     assert api_as(local_contact).get(f"/api/v1/shipments/{shipment.pk}/").status_code == 200
+
+
+# The beamline's API token (MXCuBE, a pipeline) as a persona: a machine acting on its own beamline (the world's
+# ID23-1). It reads and works that beamline's changer, sessions, samples, robot actions and collections (the
+# rules of lims.access for tokens), ingests; it sees no proposal, shipment, dewar, lab contact or protein
+# (another's object is a 404, a write naming one a 400, as for an outsider), scans nothing and prints no
+# location sheets (403). The open endpoints are open to it too.
+TOKEN = {
+    # 200
+    "api root": 200,
+    "barcode check": 200,
+    "barcode decode": 200,
+    "beamline": 200,
+    "beamline changer": 200,
+    "beamline list": 200,
+    "beamline samples": 200,
+    "container list": 200,
+    "container unassign": 200,
+    "data collection": 200,
+    "data collection list": 200,
+    "data collection update": 200,
+    "docs": 200,
+    "lab contact list": 200,
+    "location": 200,
+    "location list": 200,
+    "proposal list": 200,
+    "protein list": 200,
+    "robot action": 200,
+    "robot action complete": 200,
+    "robot action list": 200,
+    "sample": 200,
+    "sample history": 200,
+    "sample list": 200,
+    "schema": 200,
+    "session": 200,
+    "session list": 200,
+    "session samples": 200,
+    "session unload": 200,
+    "sheet template": 200,
+    "shipment list": 200,
+    "token": 200,
+    # 201
+    "data collection create": 201,
+    "data collection nxmx": 201,
+    "processing result create": 201,
+    "robot action create": 201,
+    "sample status": 201,
+    "screening result create": 201,
+    # 400
+    "lab contact create": 400,
+    "shipment create": 400,
+    # 403
+    "location labels": 403,
+    "scan": 403,
+    "scan list": 403,
+    "scan lookup": 403,
+    # 404
+    "container": 404,
+    "container assign": 404,
+    "container audit": 404,
+    "container audits": 404,
+    "dewar": 404,
+    "dewar history": 404,
+    "dewar labels": 404,
+    "lab contact": 404,
+    "lab contact patch": 404,
+    "lab contact put": 404,
+    "pin labels": 404,
+    "proposal": 404,
+    "protein": 404,
+    "puck labels": 404,
+    "shipment": 404,
+    "shipment cancel": 404,
+    "shipment import": 404,
+    "shipment patch": 404,
+    "shipment put": 404,
+    "shipment send": 404,
+    "shipment sheet": 404,
+    "token revoke": 404,
+    "transport history": 404,
+    # 405
+    "lab contact delete": 405,
+    "shipment delete": 405,
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "body_format", "expected"),
+    [pytest.param(*case[1:], id=case[0]) for case in ENDPOINTS],
+)
+def test_access_of_a_beamline_token(request, world, method, path, body, body_format, expected):
+    from rest_framework.test import APIClient
+
+    from lims.models import Beamline
+
+    name = request.node.callspec.id
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {f.api_token(Beamline.objects.get(pk=world['beamline']))}")
+    kwargs = {"format": body_format} if body_format else {}
+    response = getattr(client, method)(path.format(**world), body(world) if body else None, **kwargs)
+
+    assert response.status_code == TOKEN[name], getattr(response, "data", response.content)
+    if response.status_code >= 400:
+        assert isinstance(response.json()["detail"], str) and isinstance(response.json()["code"], str)
+
+
+def test_every_endpoint_says_what_a_token_gets():
+    assert set(TOKEN) == {case[0] for case in ENDPOINTS}
