@@ -4,7 +4,7 @@ Usage:  .venv/bin/python bench/mailin_report.py [--runs 5]
         DATABASE_URL=postgres://postgres@127.0.0.1:5432/lims_bench .venv/bin/python bench/mailin_report.py
 
 It creates a throwaway test database and builds industrial mail-in shipments at the facility with the
-tests' builder (``tests/samples/test_mailin_report.py``): samples screened (screening + two strategy rows),
+tests' builder (``tests/samples/mailin/test_mailin_report.py``): samples screened (screening + two strategy rows),
 collected (also a processed data set with three shells), failed and skipped, in turn. Each run is the whole
 ``render_report(shipment)``: its queries (a handful, prefetched) and the PDF.
 Goals: 100 samples under 3 s, 10 samples under 500 ms.
@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     with throwaway_database():
         from samples.mailin.report import render_report
-        from tests.samples.test_mailin_report import build_mailin_shipment
+        from tests.samples.mailin.test_mailin_report import build_mailin_shipment
 
         first = None
         for n, goal in GOALS_MS.items():

@@ -128,7 +128,7 @@ def nxmx_upload(w):
     import tempfile
     from pathlib import Path
 
-    from tests.samples.test_nxmx import write_nxmx
+    from tests.samples.data.test_nxmx import write_nxmx
 
     with tempfile.TemporaryDirectory() as folder:
         data = write_nxmx(Path(folder) / "grid_master.h5").read_bytes()

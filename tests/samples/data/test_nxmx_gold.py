@@ -1,4 +1,4 @@
-"""``read_nxmx`` against a gold standard: NXmx master files written by Diamond's nexgen (tests/samples/nxmx_files.py),
+"""``read_nxmx`` against a gold standard: NXmx master files written by Diamond's nexgen (tests/samples/data/nxmx_files.py),
 their expected fields read by dials' ``nxmx`` reader (``nxmx_files.truth``), never by ``samples.data.nxmx``.
 
 How read_nxmx's dict is compared with truth: a key absent from it means None; floats to 1e-9 (relative); the
@@ -19,7 +19,7 @@ from django.core.management import call_command  # noqa: E402
 from django.utils.dateparse import parse_datetime  # noqa: E402
 
 from tests import factories as f  # noqa: E402
-from tests.samples.test_nxmx import bearer, loaded  # noqa: E402, F401, F811 (a helper and the fixture)
+from tests.samples.data.test_nxmx import bearer, loaded  # noqa: E402, F401, F811 (a helper and the fixture)
 
 from . import nxmx_files as nf  # noqa: E402
 

@@ -23,7 +23,7 @@ from samples.data.models import (
     XrfSpectrum,
 )
 from tests import factories as f
-from tests.samples.test_ispyb_contract import Ispyb, assert_error, login
+from tests.samples.beamline.test_ispyb_contract import Ispyb, assert_error, login
 
 pytestmark = pytest.mark.django_db
 
