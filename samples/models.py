@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from lims.access import scope_confidential
 from lims.barcodes.codes import StoredCodeValidator, validate_code
 from lims.crystals import cell_errors, space_group, validate_angle
 from lims.models import ApiToken, Beamline, Proposal, Session
@@ -462,6 +463,16 @@ class SampleStatusChange(models.Model):
         return f"{self.sample_id} {self.previous} → {self.status}"
 
 
+class ShipmentReportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Result reports: members their proposals', mail-in operators and admins all, other staff all but
+        industrial proposals' (``lims.access.scope_confidential``); an API token none. Here, beside the model,
+        so that the shipment page (shipping) reads them as the mail-in pages do without importing their app."""
+        if getattr(user, "is_machine", False):
+            return self.none()
+        return scope_confidential(self, user, "shipment__proposal")
+
+
 class ShipmentReport(models.Model):
     """A version of a mail-in shipment's result report (``samples.mailin``); earlier versions are kept."""
 
@@ -477,6 +488,8 @@ class ShipmentReport(models.Model):
     notification = models.OneToOneField(
         "shipping.Notification", on_delete=models.SET_NULL, null=True, blank=True, related_name="report"
     )
+
+    objects = ShipmentReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["shipment", "-version"]

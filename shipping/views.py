@@ -92,9 +92,14 @@ def _mailin_reports(shipment, user) -> dict:
     """A mail-in shipment's result report versions the user may see, and whether they may (re)issue them."""
     if not shipment.proposal.mail_in:
         return {}
-    from samples.mailin.selectors import report_visible_to
+    from samples.models import ShipmentReport
 
-    reports = report_visible_to(user).filter(shipment=shipment).select_related("created_by").order_by("-version")
+    reports = (
+        ShipmentReport.objects.visible_to(user)
+        .filter(shipment=shipment)
+        .select_related("created_by")
+        .order_by("-version")
+    )
     return {"mailin": True, "reports": list(reports), "reports_operator": access.may_operate_mailin(user)}
 
 

@@ -14,7 +14,6 @@ from django.db.models import F, Min, OuterRef, QuerySet, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from lims.access import scope_confidential
 from samples.choices import DatasetKind, MailinRequest
 from samples.models import Sample, ShipmentReport
 from shipping.choices import DewarStatus
@@ -25,12 +24,8 @@ AT_FACILITY = (DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE)
 
 
 def report_visible_to(user) -> QuerySet[ShipmentReport]:
-    """Result reports: members their proposals', mail-in operators and admins all, other staff all but
-    industrial proposals' (``lims.access.scope_confidential``); an API token none."""
-    reports = ShipmentReport.objects.all()
-    if getattr(user, "is_machine", False):
-        return reports.none()
-    return scope_confidential(reports, user, "shipment__proposal")
+    """Result reports ``user`` may read (``ShipmentReport.objects.visible_to``: the rule lives beside the model)."""
+    return ShipmentReport.objects.visible_to(user)
 
 
 def queue_samples() -> QuerySet[Sample]:
