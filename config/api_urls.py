@@ -8,8 +8,8 @@ from lims.api import barcodes, views
 from lims.api.docs import ApiDocsView
 from samples.api import changer_views
 from samples.api.urls import router as samples_router
-from samples.data.api_urls import router as data_router
-from samples.data.api_urls import urlpatterns as data_paths
+from samples.data.api.urls import router as data_router
+from samples.data.api.urls import urlpatterns as data_paths
 from shipping.api.urls import router as shipping_router
 
 app_name = "api"

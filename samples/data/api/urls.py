@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from . import views as api
 
 router = SimpleRouter()
 router.register("data-collections", api.DataCollectionViewSet, basename="datacollection")

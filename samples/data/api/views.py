@@ -30,10 +30,10 @@ from lims import access
 from lims.api.parsers import loads
 from lims.validators import datetime_in_range
 
-from . import ingest, nxmx
-from .choices import CollectionStatus
-from .models import DataCollection, ProcessingResult, ProcessingShell, ScreeningResult, ScreeningStrategy
-from .selectors import collection_visible_to
+from .. import ingest, nxmx
+from ..choices import CollectionStatus
+from ..models import DataCollection, ProcessingResult, ProcessingShell, ScreeningResult, ScreeningStrategy
+from ..selectors import collection_visible_to
 
 
 class FastJSONParser(BaseParser):

@@ -1,0 +1,1 @@
+"""The data's REST endpoints (ingest for pipelines; reads): views and their router."""
