@@ -12,7 +12,6 @@ urlpatterns = [
     path("stores/", include("shipping.stores_urls")),
     path("pucks/", include("samples.urls")),
     path("mailin/", include("samples.mailin.urls")),
-    path("mailin/", include("samples.mailin.report_urls")),
     path("data/", include("samples.data.urls")),
     path("data/", include("samples.data.action_urls")),
     path("", include("samples.beamline.urls")),

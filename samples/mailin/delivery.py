@@ -142,7 +142,7 @@ def recipients_for(shipment: Shipment) -> list[str]:
 
 
 def download_url(report: ShipmentReport) -> str:
-    return urljoin(settings.SITE_URL + "/", reverse("mailin_reports:download", args=[report.pk]).lstrip("/"))
+    return urljoin(settings.SITE_URL + "/", reverse("mailin:download", args=[report.pk]).lstrip("/"))
 
 
 def build_message(report: ShipmentReport, recipients: list[str]) -> EmailMultiAlternatives:

@@ -121,7 +121,7 @@ class ShipmentSummary:
 def complete_url(shipment_pk: int) -> str | None:
     """The "work complete" action of ``samples.mailin`` reports, when it is mounted."""
     try:
-        return reverse("mailin_reports:complete", args=[shipment_pk])
+        return reverse("mailin:complete", args=[shipment_pk])
     except NoReverseMatch:
         return None
 

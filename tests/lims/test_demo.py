@@ -233,7 +233,7 @@ def test_demo_mailin_walkthrough_operator_completes_and_carol_downloads_the_repo
     operator = Client()
     operator.force_login(users.get(username="operator"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator.post(reverse("mailin_reports:complete", args=[shipment.pk]))
+        response = operator.post(reverse("mailin:complete", args=[shipment.pk]))
     assert response.status_code == 302
     report = ShipmentReport.objects.get(shipment=shipment)
     assert any("carol@pharma.example.com" in m.to for m in mail.outbox)
@@ -241,7 +241,7 @@ def test_demo_mailin_walkthrough_operator_completes_and_carol_downloads_the_repo
     carol = Client()
     carol.force_login(users.get(username="carol"))
     page = carol.get(reverse("shipping:detail", args=[shipment.pk])).content.decode()
-    url = reverse("mailin_reports:download", args=[report.pk])
+    url = reverse("mailin:download", args=[report.pk])
     assert url in page
     response = carol.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

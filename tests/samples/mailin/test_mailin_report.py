@@ -275,7 +275,7 @@ def test_complete_emails_the_contacts_a_link_and_the_pdf_then_reissue_makes_vers
     assert (v1.version, v1.created_by, v1.size) == (1, operator, v1.pdf.size)
     (message,) = mail.outbox
     link = delivery.download_url(v1)
-    assert link.endswith(reverse("mailin_reports:download", args=[v1.pk])) and link.startswith("http")
+    assert link.endswith(reverse("mailin:download", args=[v1.pk])) and link.startswith("http")
     assert link in message.body and link in message.alternatives[0][0]
     assert "carol@pharma.example.com" in message.to
     assert mailin.sending_contact.email in message.to
@@ -300,7 +300,7 @@ def test_complete_emails_the_contacts_a_link_and_the_pdf_then_reissue_makes_vers
     client.force_login(client_user)
     page = client.get(reverse("shipping:detail", args=[mailin.pk])).content.decode()
     for report in (v1, v2):
-        assert reverse("mailin_reports:download", args=[report.pk]) in page
+        assert reverse("mailin:download", args=[report.pk]) in page
     assert "Sample 4 re-mounted" in page
 
 
@@ -325,7 +325,7 @@ def test_only_operators_complete_and_only_mailin_shipments(mailin, media, client
 def test_the_views_complete_reissue_and_download_to_who_may_see_it(
     client, mailin, media, operator, client_user, outsider, stores, admin_user, django_capture_on_commit_callbacks
 ):
-    complete = reverse("mailin_reports:complete", args=[mailin.pk])
+    complete = reverse("mailin:complete", args=[mailin.pk])
     client.force_login(client_user)
     assert client.post(complete).status_code == 404  # the client cannot complete their own shipment
     client.force_login(operator)
@@ -335,10 +335,10 @@ def test_the_views_complete_reissue_and_download_to_who_may_see_it(
     assert response.status_code == 302
     report = ShipmentReport.objects.get(shipment=mailin)
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("mailin_reports:reissue", args=[mailin.pk]), {"note": "New processing"})
+        client.post(reverse("mailin:reissue", args=[mailin.pk]), {"note": "New processing"})
     assert ShipmentReport.objects.filter(shipment=mailin).count() == 2
 
-    download = reverse("mailin_reports:download", args=[report.pk])
+    download = reverse("mailin:download", args=[report.pk])
     for user, status in ((client_user, 200), (operator, 200), (admin_user, 200), (outsider, 404), (stores, 404)):
         client.force_login(user)
         response = client.get(download)
