@@ -13,7 +13,6 @@ urlpatterns = [
     path("pucks/", include("samples.urls")),
     path("mailin/", include("samples.mailin.urls")),
     path("data/", include("samples.data.urls")),
-    path("data/", include("samples.data.action_urls")),
     path("", include("samples.beamline.urls")),
     path("", views.dashboard, name="dashboard"),
     path("", include("lims.web_urls")),

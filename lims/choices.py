@@ -57,3 +57,12 @@ class AuditAction(models.TextChoices):
     DELETE = "delete", "Deleted"
     TRANSITION = "transition", "Status change"
     IMPORT = "import", "Imported"
+
+
+class OutboxStatus(models.TextChoices):
+    """What became of an email in an outbox (``lims.outbox``): queued, claimed by a worker, sent or failed."""
+
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"

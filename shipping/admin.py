@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 
+from lims import outbox
 from lims.admin import AuditedAdmin, ReadOnlyAdmin, run_service
 
 from .choices import NotificationStatus
@@ -84,9 +85,7 @@ class StuckFilter(admin.SimpleListFilter):
         return [("yes", "Stuck")]
 
     def queryset(self, request, queryset):
-        from .outbox import stuck_filter
-
-        return queryset.filter(stuck_filter()) if self.value() == "yes" else queryset
+        return queryset.filter(outbox.stuck_filter()) if self.value() == "yes" else queryset
 
 
 @admin.register(Notification)
@@ -111,15 +110,12 @@ class NotificationAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send the selected failed or stuck notifications again")
     def send_again(self, request, queryset):
-        from .outbox import dispatch_after_commit, stuck_filter
-
-        chosen = queryset.filter(Q(status=NotificationStatus.FAILED) | stuck_filter())
-        rows = list(chosen.values_list("pk", "reason"))
+        rows = list(queryset.filter(Q(status=NotificationStatus.FAILED) | outbox.stuck_filter()))
         # A stuck "sending" row is one whose worker was lost, perhaps after the mail went: staff decide.
-        Notification.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
             status=NotificationStatus.QUEUED, due_at=timezone.now()
         )
-        for pk, reason in rows:
+        for row in rows:
             # After commit, like every task: the worker must see the notification queued again.
-            dispatch_after_commit(pk, reason)
+            row.hand_over_after_commit()
         self.message_user(request, f"{len(rows)} notification(s) queued again.", messages.SUCCESS)

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from lims.choices import OutboxStatus
+
 
 class ShipmentStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -22,6 +24,29 @@ class DewarStatus(models.TextChoices):
     RETURNED = "returned", "Returned"
     LOST = "lost", "Lost"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# The status machines: which status may follow which. Services check every change against these
+# (``shipping.services.check_transition``).
+SHIPMENT_TRANSITIONS: dict[str, set[str]] = {
+    ShipmentStatus.DRAFT: {ShipmentStatus.SENT, ShipmentStatus.CANCELLED},
+    ShipmentStatus.SENT: {ShipmentStatus.AT_FACILITY},
+    ShipmentStatus.AT_FACILITY: {ShipmentStatus.PROCESSING, ShipmentStatus.RETURNED},
+    ShipmentStatus.PROCESSING: {ShipmentStatus.AT_FACILITY, ShipmentStatus.RETURNED},
+    ShipmentStatus.RETURNED: {ShipmentStatus.CLOSED},
+    ShipmentStatus.CLOSED: set(),
+    ShipmentStatus.CANCELLED: set(),
+}
+DEWAR_TRANSITIONS: dict[str, set[str]] = {
+    DewarStatus.REGISTERED: {DewarStatus.IN_TRANSIT_TO_FACILITY, DewarStatus.CANCELLED},
+    DewarStatus.IN_TRANSIT_TO_FACILITY: {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE, DewarStatus.LOST},
+    DewarStatus.AT_FACILITY: {DewarStatus.AT_BEAMLINE, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.LOST},
+    DewarStatus.AT_BEAMLINE: {DewarStatus.AT_FACILITY, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.LOST},
+    DewarStatus.IN_TRANSIT_TO_USER: {DewarStatus.RETURNED, DewarStatus.LOST},
+    DewarStatus.RETURNED: set(),
+    DewarStatus.LOST: {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE},
+    DewarStatus.CANCELLED: set(),
+}
 
 
 # The dewar is in the facility's hands (stores or a beamline): what scans, moves and dispatches act on.
@@ -64,8 +89,12 @@ class NotificationReason(models.TextChoices):
     REPORT = "report", "Mail-in result report"
 
 
-class NotificationStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+NotificationStatus = OutboxStatus  # (the core's outbox statuses: lims.outbox)
+
+# The task that delivers each kind of notification; it takes the notification's id.
+NOTIFICATION_TASKS = {
+    NotificationReason.ARRIVAL: "shipping.tasks.notify_dewar_event",
+    NotificationReason.DISPATCH: "shipping.tasks.notify_dewar_event",
+    NotificationReason.INCIDENT: "shipping.tasks.notify_dewar_event",
+    NotificationReason.REPORT: "samples.mailin.tasks.deliver_report",
+}

@@ -1,22 +1,25 @@
-"""Shipments, dewars, locations and the append-only transport history of each dewar."""
+"""Shipments, dewars, locations, the append-only transport history of each dewar, and the outbox of emails."""
+
+from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from lims import after_commit
 from lims.barcodes.codes import StoredCodeValidator
 from lims.models import LabContact, Proposal, Session
+from lims.outbox import OutboxEmail
 from lims.validators import validate_name
 
 from .choices import (
+    NOTIFICATION_TASKS,
     DewarEventKind,
     DewarStatus,
     LocationKind,
     NotificationReason,
-    NotificationStatus,
     SafetyLevel,
     ShipmentStatus,
 )
@@ -226,14 +229,29 @@ class DewarEvent(models.Model):
         super().save(*args, **kwargs)
 
 
-class Notification(models.Model):
-    """One email to users (a transport event, a mail-in report) and what became of it: the outbox.
+class NotificationQuerySet(models.QuerySet):
+    def enqueue(self, *, reason: str, event=None, shipment=None, note: str = "", requested_by=None) -> Notification:
+        """Record a queued notification in the caller's transaction; its task is handed over once that commits."""
+        notification = self.create(
+            reason=reason,
+            event=event,
+            shipment=shipment,
+            note=note,
+            requested_by=requested_by if getattr(requested_by, "pk", None) else None,
+        )
+        notification.hand_over_after_commit()
+        return notification
 
-    Written queued in the transaction that causes it, so that a notification whose task never ran (broker
-    down) is still on record: a periodic task (``shipping.outbox``) hands queued rows whose time is past
-    to a worker again. The task claims the row (queued -> sending) before it sends, so that a late task
-    and its re-send never both send. A transport email names its ``event``; a mail-in report its
-    ``shipment`` (the report version, issued by the task, links back here). Staff see the failed and the
+
+class Notification(OutboxEmail):
+    """One email to users (a transport event, a mail-in report) and what became of it: the outbox
+    (``lims.outbox``, ``shipping.outbox``).
+
+    Written queued in the transaction that causes it (``Notification.objects.enqueue``), so that a
+    notification whose task never ran (broker down) is still on record: a periodic task hands queued rows
+    whose time is past to a worker again. The task claims the row (queued -> sending) before it sends, so
+    that a late task and its re-send never both send. A transport email names its ``event``; a mail-in report
+    its ``shipment`` (the report version, issued by the task, links back here). Staff see the failed and the
     stuck ones in the admin and on the dashboard.
     """
 
@@ -247,23 +265,12 @@ class Notification(models.Model):
         help_text="The mail-in shipment whose report this is.",
     )
     reason = models.CharField(max_length=10, choices=NotificationReason.choices)
-    status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.QUEUED)
-    recipients = models.JSONField(default=list, blank=True, help_text="To addresses.")
-    cc = models.JSONField(default=list, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
     note = models.CharField(max_length=255, blank=True, help_text="Why a new report version is issued.")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    due_at = models.DateTimeField(
-        default=timezone.now,
-        help_text="When a worker should have it: handed over, claimed, or its next retry. "
-        "Queued a minute past this, it is handed over again.",
-    )
-    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -281,3 +288,8 @@ class Notification(models.Model):
     def __str__(self) -> str:
         about = self.shipment if self.reason == NotificationReason.REPORT else self.event.dewar
         return f"{self.get_reason_display()} of {about} ({self.get_status_display()})"
+
+    def hand_over_after_commit(self) -> None:
+        """Its task (``NOTIFICATION_TASKS``), handed to the broker once the transaction commits; a broker down
+        then is logged, never raised: the row stays queued for the periodic re-send."""
+        after_commit.send_on_commit(NOTIFICATION_TASKS[self.reason], self.pk)

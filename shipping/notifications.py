@@ -4,7 +4,7 @@ Three transport events are told to the users: the dewar's arrival at the facilit
 (courier, tracking number and link) and an incident. The people told are the shipment's lab contacts
 (sending and return cards) and the proposal's members; the session's local contact is in copy.
 
-The transport services call ``shipping.outbox.notification_enqueue`` inside their transaction: it writes a queued
+The transport services call ``Notification.objects.enqueue`` inside their transaction: it writes a queued
 ``Notification`` (the outbox, ``shipping.outbox``) and, once the transaction has committed, hands it to the
 Celery task ``shipping.tasks.notify_dewar_event``, which builds the message here (``build_message``) and
 sends it.

@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
+from lims.after_commit import MAX_RETRIES
+
 from .notifications import dewar_message
-from .outbox import MAX_RETRIES, deliver, notifications_resend_stale
+from .outbox import deliver, notifications_resend_stale
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES)

@@ -106,7 +106,7 @@ PAGES = [
     ("beamline:sample", "sample"),
     ("data:catalogue", None),
     ("data:collection", "collection"),
-    ("data_actions:cart", None),
+    ("data:cart", None),
     ("mailin:queue", None),
     ("api:docs", None),
     ("api:api-root", None),

@@ -42,7 +42,6 @@ from .serializers import (
     AssignResultSerializer,
     AssignSerializer,
     ContainerDetailSerializer,
-    ProteinSerializer,
     PuckAuditSerializer,
     PuckPhotoSerializer,
     RobotActionCompleteSerializer,
@@ -55,6 +54,7 @@ from .serializers import (
     UnassignResultSerializer,
     UnassignSerializer,
 )
+from .tree import ProteinSerializer
 
 ERROR = inline_serializer(
     "BeamlineError",

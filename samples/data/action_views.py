@@ -166,7 +166,7 @@ def cart_remove_view(request):
         messages.error(request, str(error))
     else:
         messages.success(request, f"Removed {_plural(removed, 'collection')} from the cart.")
-    return redirect("data_actions:cart")
+    return redirect("data:cart")
 
 
 @login_required
@@ -184,7 +184,7 @@ def cart_build_view(request):
         messages.error(request, str(error))
     else:
         messages.success(request, "Your download is being built: you will get an email with the link.")
-    return redirect("data_actions:cart")
+    return redirect("data:cart")
 
 
 def _status(cart) -> dict:
@@ -196,7 +196,7 @@ def _status(cart) -> dict:
         "files_done": cart.files_done,
         "files_total": cart.files_total,
         "error": cart.error,
-        "download_url": reverse("data_actions:cart_download", args=[cart.pk]) if ready else None,
+        "download_url": reverse("data:cart_download", args=[cart.pk]) if ready else None,
     }
 
 

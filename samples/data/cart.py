@@ -257,7 +257,7 @@ def cart_fail(cart: DownloadCart, error: str) -> DownloadCart:
 
 def download_url(cart: DownloadCart) -> str:
     """The absolute address of the tar: emails have no request to build it from."""
-    return urljoin(settings.SITE_URL + "/", reverse("data_actions:cart_download", args=[cart.pk]).lstrip("/"))
+    return urljoin(settings.SITE_URL + "/", reverse("data:cart_download", args=[cart.pk]).lstrip("/"))
 
 
 def build_ready_message(cart: DownloadCart) -> EmailMultiAlternatives:
@@ -269,7 +269,7 @@ def build_ready_message(cart: DownloadCart) -> EmailMultiAlternatives:
         "collection_count": cart.collections.count(),
         "size": archive_path(cart).stat().st_size if archive_path(cart).exists() else None,
         "download_url": download_url(cart),
-        "cart_url": urljoin(settings.SITE_URL + "/", reverse("data_actions:cart").lstrip("/")),
+        "cart_url": urljoin(settings.SITE_URL + "/", reverse("data:cart").lstrip("/")),
     }
     message = EmailMultiAlternatives(
         subject=f"[{settings.FACILITY_NAME}] Your download is ready ({cart.files_done} files)",

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import escape
@@ -61,18 +61,6 @@ DETAIL_FIELDS = (
     "best_resolution",
     "external_id",
 )
-
-
-def _action_url(name: str, *args) -> str | None:
-    # The actions are another module's (samples.data.action_urls); until they exist, no form for them.
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
-def _bulk_url() -> str | None:
-    return _action_url("data_actions:bulk")
 
 
 def _when(value) -> str:
@@ -230,7 +218,7 @@ def catalogue(request):
         {"key": f"{META_PREFIX}{k}", "label": k, "checked": f"{META_PREFIX}{k}" in query.columns, "meta": True}
         for k in page.meta_keys
     ]
-    bulk_url = _bulk_url()
+    bulk_url = reverse("data:bulk")
     urls = _link_makers()
     rows = [{"row": row, "html": _row_html(row, _cells(row, query.columns, urls), bool(bulk_url))} for row in page.rows]
     by_id = {r["row"].pk: r for r in rows}
@@ -333,8 +321,8 @@ def collection_detail(request, pk: int):
             "siblings": list(siblings[:SIBLINGS_SHOWN]),
             "change_log": list(changes[:CHANGES_SHOWN]),
             "images": [kind for kind in IMAGE_KINDS if _image(collection, kind)],
-            "bulk_url": _bulk_url(),
-            "comment_url": _action_url("data_actions:comment", collection.pk),
+            "bulk_url": reverse("data:bulk"),
+            "comment_url": reverse("data:comment", args=[collection.pk]),
             "flag_values": Flag.choices,
             "here": request.get_full_path(),
             "catalogue_url": reverse("data:catalogue"),

@@ -4,7 +4,7 @@
     report_issue(*, shipment, user, note="")        render and store a new version (earlier ones are kept)
     report_deliver_after_commit(shipment, user, note)  a queued notification; its task, once committed
 
-The report's email goes through the outbox of every email to users (``shipping.outbox``): a
+The report's email goes through the outbox of every email to users (``Notification``, ``lims.outbox``): a
 ``Notification`` row, then the task (``samples.mailin.tasks.deliver_report``), which issues the version and
 emails the shipment's contacts (the sending and return lab-contact cards and the proposal's members) a link
 to it, with the PDF attached when it is small. A change of results after delivery: the operator re-issues (a new version, with a note).
@@ -28,7 +28,6 @@ from lims.errors import DomainError
 from samples.models import ShipmentReport
 from shipping.choices import NotificationReason, ShipmentStatus
 from shipping.models import Notification, Shipment
-from shipping.outbox import notification_enqueue
 
 from .report import render_report
 
@@ -79,9 +78,9 @@ def report_reissue(*, shipment: Shipment, user, note: str) -> None:
 
 
 def report_deliver_after_commit(shipment: Shipment, user, note: str) -> None:
-    """Queue the report's email in the outbox (``shipping.outbox``), like every email to users: once
+    """Queue the report's email in the outbox (``Notification.objects.enqueue``), like every email to users: once
     committed, ``deliver_report`` issues the version and sends it; a broker down then loses nothing."""
-    notification_enqueue(reason=NotificationReason.REPORT, shipment=shipment, note=note, requested_by=user)
+    Notification.objects.enqueue(reason=NotificationReason.REPORT, shipment=shipment, note=note, requested_by=user)
 
 
 def report_message(notification: Notification) -> EmailMultiAlternatives:

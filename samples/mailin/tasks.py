@@ -1,11 +1,12 @@
-"""Celery task of the mail-in reports: issue a new version and email the client, through shipping's outbox."""
+"""Celery task of the mail-in reports: issue a new version and email the client, through the outbox."""
 
 from celery import shared_task
 
+from lims import outbox
+from lims.after_commit import MAX_RETRIES
 from samples.models import ShipmentReport
 from shipping.choices import NotificationStatus
 from shipping.models import Notification
-from shipping.outbox import MAX_RETRIES, deliver
 
 from .delivery import report_message
 
@@ -14,11 +15,13 @@ from .delivery import report_message
 def deliver_report(self, notification_id: int) -> str:
     """Issue a new version of the shipment's report and email its contacts a link (the PDF when small).
 
-    Claimed, sent, retried and recorded by ``shipping.outbox.deliver``, like the transport emails; a retry
+    Claimed, sent, retried and recorded by ``lims.outbox.deliver``, like the transport emails; a retry
     or a re-send sends the version already issued. ``emailed_to`` records who got it. Returns the
     notification's status.
     """
-    status = deliver(self, notification_id, report_message)
+    status = outbox.deliver(
+        self, Notification.objects.select_related("shipment", "requested_by"), notification_id, report_message
+    )
     if status == NotificationStatus.SENT:
         notification = Notification.objects.get(pk=notification_id)
         ShipmentReport.objects.filter(notification=notification).update(

@@ -21,7 +21,7 @@ from lims.api.fields import (
 )
 from lims.api.serializers import LabContactCardSerializer
 from lims.selectors import lab_contact_visible_to, local_contact_list, proposal_visible_to, session_visible_to
-from samples.api.serializers import (
+from samples.api.tree import (
     SMALLINT_MAX,
     ContainerSerializer,
     ContainerWriteSerializer,

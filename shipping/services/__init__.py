@@ -16,10 +16,8 @@ from .dewars import (
 )
 from .shipments import (
     DEWAR_FIELDS,
-    DEWAR_TRANSITIONS,
     SAMPLE_FIELDS,
     SHIPMENT_FIELDS,
-    SHIPMENT_TRANSITIONS,
     check_transition,
     send_problems,
     shipment_cancel,
@@ -31,11 +29,9 @@ from .shipments import (
 
 __all__ = [
     "DEWAR_FIELDS",
-    "DEWAR_TRANSITIONS",
     "INCIDENT_KINDS",
     "SAMPLE_FIELDS",
     "SHIPMENT_FIELDS",
-    "SHIPMENT_TRANSITIONS",
     "Movement",
     "PucksInChanger",
     "check_transition",

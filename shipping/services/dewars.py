@@ -12,7 +12,7 @@ shipment row and then the dewar row (always in that order, so two scans of dewar
 cannot deadlock) before reading the status it checks; the second scan therefore sees the first one's
 result and answers "already here" instead of writing a second event.
 
-The dewar's pucks and pins follow it (``samples.services.containers_follow_dewar``): at facility when it
+The dewar's pucks and pins follow it (``samples.dewar_contents``): at facility when it
 arrives, returned when it is dispatched home. A dewar whose pucks are still in a sample changer is not
 dispatched (``PucksInChanger``): they are unloaded first, or with ``dewar_unload_and_dispatch``. The pucks
 are locked after the dewar, so a dispatch and an assignment of one of its pucks take turns.
@@ -31,13 +31,20 @@ from lims import access, audit
 from lims.choices import AuditAction
 from lims.errors import DomainError, InvalidTransition
 from samples.choices import ContainerStatus
+from samples.dewar_contents import container_unassign, containers_follow_dewar, dewar_contents_lock
 from samples.models import Container, Sample
-from samples.services import container_unassign, containers_follow_dewar, dewar_contents_lock
 
-from ..choices import DEWAR_AT_FACILITY, INCIDENT_KINDS, DewarEventKind, DewarStatus, LocationKind, ShipmentStatus
-from ..models import Dewar, DewarEvent, Location, Shipment
-from ..outbox import notification_enqueue
-from .shipments import DEWAR_TRANSITIONS, check_transition
+from ..choices import (
+    DEWAR_AT_FACILITY,
+    DEWAR_TRANSITIONS,
+    INCIDENT_KINDS,
+    DewarEventKind,
+    DewarStatus,
+    LocationKind,
+    ShipmentStatus,
+)
+from ..models import Dewar, DewarEvent, Location, Notification, Shipment
+from .shipments import check_transition
 
 AT_FACILITY = DEWAR_AT_FACILITY  # (the statuses beside their enum, in shipping.choices)
 
@@ -196,7 +203,7 @@ def _record(
     if status_changed:
         _sync_shipment(dewar.shipment, user, at)
     if notify:
-        notification_enqueue(event=event, reason=notify)  # the outbox: sent once this transaction commits
+        Notification.objects.enqueue(event=event, reason=notify)  # the outbox: sent once this transaction commits
     return event
 
 

@@ -40,7 +40,7 @@ from lims.models import Proposal
 from samples.choices import CONTAINER_CAPACITY, MAILIN_REQUEST_FIELDS, MailinRequest
 from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS, Container, Protein, Sample
 
-from ..choices import DewarStatus, ShipmentStatus
+from ..choices import DEWAR_TRANSITIONS, SHIPMENT_TRANSITIONS, DewarStatus, ShipmentStatus
 from ..models import Dewar, DewarEvent, Shipment
 from .parking import CONTAINER_KEYS, DEWAR_KEYS, FreeSlots, park, sample_keys
 
@@ -69,27 +69,6 @@ DEWAR_FIELDS = (
 )
 CONTAINER_FIELDS = ("name", "container_type", "capacity", "barcode", "comments")
 SAMPLE_FIELDS = ("position", "name", "pin_code", "protein", *CRYSTAL_FIELDS, *DIFFRACTION_PLAN_FIELDS, "comments")
-
-# The status machines: which status may follow which. Services check every change against these.
-SHIPMENT_TRANSITIONS: dict[str, set[str]] = {
-    ShipmentStatus.DRAFT: {ShipmentStatus.SENT, ShipmentStatus.CANCELLED},
-    ShipmentStatus.SENT: {ShipmentStatus.AT_FACILITY},
-    ShipmentStatus.AT_FACILITY: {ShipmentStatus.PROCESSING, ShipmentStatus.RETURNED},
-    ShipmentStatus.PROCESSING: {ShipmentStatus.AT_FACILITY, ShipmentStatus.RETURNED},
-    ShipmentStatus.RETURNED: {ShipmentStatus.CLOSED},
-    ShipmentStatus.CLOSED: set(),
-    ShipmentStatus.CANCELLED: set(),
-}
-DEWAR_TRANSITIONS: dict[str, set[str]] = {
-    DewarStatus.REGISTERED: {DewarStatus.IN_TRANSIT_TO_FACILITY, DewarStatus.CANCELLED},
-    DewarStatus.IN_TRANSIT_TO_FACILITY: {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE, DewarStatus.LOST},
-    DewarStatus.AT_FACILITY: {DewarStatus.AT_BEAMLINE, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.LOST},
-    DewarStatus.AT_BEAMLINE: {DewarStatus.AT_FACILITY, DewarStatus.IN_TRANSIT_TO_USER, DewarStatus.LOST},
-    DewarStatus.IN_TRANSIT_TO_USER: {DewarStatus.RETURNED, DewarStatus.LOST},
-    DewarStatus.RETURNED: set(),
-    DewarStatus.LOST: {DewarStatus.AT_FACILITY, DewarStatus.AT_BEAMLINE},
-    DewarStatus.CANCELLED: set(),
-}
 
 
 def check_transition(table: dict[str, set[str]], current: str, target: str, what: str, choices) -> None:

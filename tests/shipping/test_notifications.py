@@ -9,10 +9,11 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.urls import reverse
 
+from lims.after_commit import retry_countdown
 from lims.choices import MemberRole
+from lims.outbox import MAIL_ERRORS
 from shipping.choices import DewarStatus, LocationKind, NotificationStatus
 from shipping.models import Notification
-from shipping.outbox import MAIL_ERRORS, retry_countdown
 from shipping.services import (
     dewar_dispatch,
     dewar_incident,

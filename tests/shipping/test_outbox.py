@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config import celery_app
+from lims import after_commit
 from shipping import outbox
 from shipping.choices import DewarStatus, NotificationStatus
 from shipping.models import Notification
@@ -109,11 +110,11 @@ def test_two_resends_at_once_hand_each_stale_row_over_once(proposal, member, sto
     """Two beats (or a slow run overlapping the next), each in its own thread and database connection."""
     handed, lock = [], threading.Lock()
 
-    def record(notification_id, reason):
+    def record(task_name, notification_id):
         with lock:
             handed.append(notification_id)
 
-    monkeypatch.setattr(outbox, "dispatch", record)
+    monkeypatch.setattr(after_commit, "send", record)
     for n in range(6):
         shipment = f.shipment_tree(proposal=proposal, user=member, name=f"S{n}")
         shipment_send(shipment=shipment, user=member)

@@ -74,7 +74,7 @@ def client_of(user) -> Client:
 
 def build(client, django_capture_on_commit_callbacks, **data):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("data_actions:cart_build"), data)
+        response = client.post(reverse("data:cart_build"), data)
     assert response.status_code == 302
     return response
 
@@ -106,8 +106,8 @@ def test_the_cart_page_builds_a_tar_of_the_files_and_emails_the_link(
     member, collections, roots, django_capture_on_commit_callbacks
 ):
     client = client_of(member)
-    client.post(reverse("data_actions:bulk"), {"ids": [c.pk for c in collections], "action": "cart"})
-    page = client.get(reverse("data_actions:cart"))
+    client.post(reverse("data:bulk"), {"ids": [c.pk for c in collections], "action": "cart"})
+    page = client.get(reverse("data:cart"))
     assert page.status_code == 200
     assert page.context["files_total"] == 6 and len(page.context["collections"]) == 2
     assert b"Build download" in page.content
@@ -129,10 +129,10 @@ def test_the_cart_page_builds_a_tar_of_the_files_and_emails_the_link(
     html, mime = message.alternatives[0]
     assert mime == "text/html" and f'href="{link}"' in html
 
-    status = client.get(reverse("data_actions:cart_status", args=[cart.pk])).json()
+    status = client.get(reverse("data:cart_status", args=[cart.pk])).json()
     assert status["status"] == "ready" and status["files_done"] == 6
     assert status["download_url"] == f"/data/cart/{cart.pk}/download/"
-    page = client.get(reverse("data_actions:cart"))
+    page = client.get(reverse("data:cart"))
     assert page.context["cart"] is None and f"/data/cart/{cart.pk}/download/".encode() in page.content
 
     download = client.get(link)
@@ -205,7 +205,7 @@ def test_paths_outside_the_data_root_and_escaping_symlinks_are_refused_and_repor
     assert f"Collection {bad[4].pk}" in error and "not there" in error
     # The page and the email say what was left out.
     assert "leads outside" in mail.outbox[0].body
-    assert b"leads outside the data root" in client_of(member).get(reverse("data_actions:cart")).content
+    assert b"leads outside the data root" in client_of(member).get(reverse("data:cart")).content
 
 
 def test_a_cart_with_nothing_under_the_root_fails_with_the_reason(
@@ -214,13 +214,13 @@ def test_a_cart_with_nothing_under_the_root_fails_with_the_reason(
     outside = f.collection(group, directory="/etc", file_template="passwd")
     cart_add(user=member, collections=[outside])
     client = client_of(member)
-    assert client.get(reverse("data_actions:cart")).context["refused"]
+    assert client.get(reverse("data:cart")).context["refused"]
     build(client, django_capture_on_commit_callbacks)
     cart = DownloadCart.objects.get()
     assert cart.status == CartStatus.FAILED and "outside the data root" in cart.error
     assert not cart.archive and not mail.outbox
-    assert client.get(reverse("data_actions:cart_download", args=[cart.pk])).status_code == 404
-    assert b"Try again" in client.get(reverse("data_actions:cart")).content
+    assert client.get(reverse("data:cart_download", args=[cart.pk])).status_code == 404
+    assert b"Try again" in client.get(reverse("data:cart")).content
 
 
 def test_a_file_system_error_fails_the_cart_and_it_may_be_tried_again(
@@ -236,7 +236,7 @@ def test_a_file_system_error_fails_the_cart_and_it_may_be_tried_again(
     cart.refresh_from_db()
     assert cart.status == CartStatus.FAILED and "Input/output error" in cart.error
     assert not os.listdir(roots[1])  # the partial tar is gone
-    assert b"Input/output error" in client.get(reverse("data_actions:cart")).content
+    assert b"Input/output error" in client.get(reverse("data:cart")).content
 
     monkeypatch.undo()
     build(client, django_capture_on_commit_callbacks, cart=str(cart.pk))
@@ -250,7 +250,7 @@ def test_building_is_refused_when_empty_or_already_built(
     client = client_of(member)
     cart_add(user=member, collections=[])
     build(client, django_capture_on_commit_callbacks)
-    assert "empty" in [str(m) for m in client.get(reverse("data_actions:cart")).context["messages"]][0]
+    assert "empty" in [str(m) for m in client.get(reverse("data:cart")).context["messages"]][0]
     cart, _ = cart_add(user=member, collections=collections)
     build(client, django_capture_on_commit_callbacks)
     cart.refresh_from_db()
@@ -267,13 +267,13 @@ def test_only_the_owner_sees_and_downloads_a_cart(
     build(client_of(member), django_capture_on_commit_callbacks)
     colleague = f.UserFactory(username="bob")
     f.ProposalMemberFactory(proposal=proposal, user=colleague)
-    download = reverse("data_actions:cart_download", args=[cart.pk])
-    status = reverse("data_actions:cart_status", args=[cart.pk])
+    download = reverse("data:cart_download", args=[cart.pk])
+    status = reverse("data:cart_status", args=[cart.pk])
     for user in (outsider, colleague, beamline_staff, admin_user):
         client = client_of(user)
         assert client.get(download).status_code == 404
         assert client.get(status).status_code == 404
-        assert client.post(reverse("data_actions:cart_build"), {"cart": str(cart.pk)}).status_code == 404
+        assert client.post(reverse("data:cart_build"), {"cart": str(cart.pk)}).status_code == 404
     anonymous = Client().get(download)
     assert anonymous.status_code == 302 and "/login" in anonymous["Location"]
     assert client_of(member).get(download).status_code == 200
@@ -289,12 +289,12 @@ def test_the_download_is_gone_when_the_tar_is(member, collections, roots, django
     build(client_of(member), django_capture_on_commit_callbacks)
     cart.refresh_from_db()
     cart_module.archive_path(cart).unlink()
-    assert client_of(member).get(reverse("data_actions:cart_download", args=[cart.pk])).status_code == 404
+    assert client_of(member).get(reverse("data:cart_download", args=[cart.pk])).status_code == 404
 
 
 def test_remove_from_the_open_cart(member, collections, roots):
     cart, _ = cart_add(user=member, collections=collections)
     client = client_of(member)
-    client.post(reverse("data_actions:cart_remove"), {"ids": [str(collections[0].pk)]})
+    client.post(reverse("data:cart_remove"), {"ids": [str(collections[0].pk)]})
     assert list(cart.collections.values_list("pk", flat=True)) == [collections[1].pk]
     assert collection_files(cart.collections.all()).per_collection == {collections[1].pk: 3}

@@ -381,7 +381,7 @@ def test_filter_chips_name_the_sample_and_drop_it(world, member, alice_samples, 
 def test_the_bulk_bar_is_there_when_the_actions_are(world, member):
     html = client_for(member).get("/data/").content.decode()
     try:
-        bulk = reverse("data_actions:bulk")
+        bulk = reverse("data:bulk")
     except Exception:  # noqa: BLE001 (the actions module not mounted yet)
         assert 'name="ids"' not in html
     else:

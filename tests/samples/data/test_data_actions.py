@@ -212,7 +212,7 @@ def test_the_change_log_is_every_change_in_order(member, groups, mine):
 
 
 def post_bulk(client, ids, action, **fields):
-    return client.post(reverse("data_actions:bulk"), {"ids": [str(i) for i in ids], "action": action, **fields})
+    return client.post(reverse("data:bulk"), {"ids": [str(i) for i in ids], "action": action, **fields})
 
 
 def test_bulk_flag_applies_to_the_visible_ticked_rows_and_returns_to_next(member, mine, theirs):
@@ -238,7 +238,7 @@ def test_bulk_on_nothing_visible_is_a_404_and_changes_nothing(outsider, mine):
 def test_bulk_needs_a_signed_in_user_and_a_post(client, member, mine):
     response = post_bulk(client, [mine[0].pk], "flag", flag="8")
     assert response.status_code == 302 and "/login" in response["Location"]
-    assert client_of(member).get(reverse("data_actions:bulk")).status_code == 405
+    assert client_of(member).get(reverse("data:bulk")).status_code == 405
     assert not dc_entries().exists()
 
 
@@ -287,7 +287,7 @@ def test_bulk_cart_adds_to_the_open_cart_once(member, mine, theirs):
 
 
 def test_comment_page(member, outsider, mine):
-    url = reverse("data_actions:comment", args=[mine[0].pk])
+    url = reverse("data:comment", args=[mine[0].pk])
     assert client_of(outsider).post(url, {"comments": "hi"}).status_code == 404
     response = client_of(member).post(url, {"comments": "Good one", "next": f"/data/{mine[0].pk}/"})
     assert response["Location"] == f"/data/{mine[0].pk}/"
