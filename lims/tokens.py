@@ -34,12 +34,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from . import audit
 from .choices import AuditAction
+from .compiled import CompiledQuery
 from .models import ApiToken, Beamline, PersonalToken
 
 KEY_PREFIX = "lims_"
@@ -191,12 +193,20 @@ def _touch(token: ApiToken | PersonalToken) -> None:
         token.last_used_at = now
 
 
+# Every request of a scan station or a script reads its token: the SQL is compiled once per process.
+_PERSONAL_TOKEN = CompiledQuery(
+    lambda key_hash: (
+        PersonalToken.objects.select_related("user")
+        .filter(key_hash=key_hash, revoked_at__isnull=True, expires_at__gt=Now())
+        .order_by()[:1]
+    )
+)
+
+
 def personal_token_for_key(key: str) -> PersonalToken | None:
     """The live personal token of ``key``: None when unknown, revoked or expired."""
-    tokens = PersonalToken.objects.select_related("user").filter(
-        key_hash=hash_key(key), revoked_at__isnull=True, expires_at__gt=timezone.now()
-    )
-    token = next(iter(tokens.order_by()[:1]), None)
+    found = _PERSONAL_TOKEN.objects(key_hash=hash_key(key))
+    token = found[0] if found else None
     if token is not None:
         _touch(token)
     return token

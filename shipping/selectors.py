@@ -3,6 +3,7 @@
 from django.db.models import Count, Prefetch, QuerySet
 
 from lims.access import scope
+from lims.compiled import CompiledQuery
 from samples.models import Container, Sample
 
 from .choices import DewarStatus
@@ -36,7 +37,14 @@ def location_by_barcode(code: str) -> Location | None:
     code = normalise(code)
     if not code:
         return None
-    return Location.objects.filter(barcode=code, active=True).select_related("beamline").first()
+    found = _LOCATION_BY_CODE.objects(code=code)
+    return found[0] if found else None
+
+
+# Every scan with a location reads it: its SQL is compiled once per process (lims.compiled).
+_LOCATION_BY_CODE = CompiledQuery(
+    lambda code: Location.objects.filter(barcode=code, active=True).select_related("beamline").order_by("pk")[:1]
+)
 
 
 def shipment_list(user) -> QuerySet[Shipment]:

@@ -12,12 +12,13 @@ from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from lims.access import facility_roles, is_facility_staff, member_proposal_ids
+from lims.compiled import CompiledQuery
 from lims.models import Proposal, Session
 from lims.selectors import proposal_visible_to, session_visible_to
 
 from ..models import CRYSTAL_FIELDS, Container, Sample
 from ..selectors import sample_visible_to
-from .compiled import CompiledQuery, MachineStandIn
+from .compiled import MachineStandIn
 from .http import iso
 
 # "MX2345", "mx2345", "mx-2345": a proposal as beamline control names it (code + number, any case).

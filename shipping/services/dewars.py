@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from lims import access, audit
 from lims.choices import AuditAction
+from lims.compiled import CompiledQuery
 from lims.errors import DomainError, InvalidTransition
 from samples.choices import ContainerStatus
 from samples.dewar_contents import container_unassign, containers_follow_dewar, dewar_contents_lock
@@ -83,24 +84,46 @@ def _lock(dewar: Dewar) -> Dewar:
     Both come with what a scan's answer shows (proposal, locations, session), so that nothing is read
     again after the write; ``dewar.shipment`` is the locked shipment row that ``_sync_shipment`` updates.
     """
-    return _lock_where(Shipment.objects.filter(pk=dewar.shipment_id), pk=dewar.pk)
+    return _lock_where(_LOCK_SHIPMENT.objects(pk=dewar.shipment_id), pk=dewar.pk)
 
 
 def lock_by_barcode(code: str) -> Dewar | None:
     """The dewar with this (normalised) barcode, locked as ``_lock`` does, without reading it first;
     None when no dewar has it. For callers that open the transaction themselves (``scans.scan``)."""
-    shipment = Shipment.objects.filter(pk=Subquery(Dewar.objects.filter(barcode=code).values("shipment_id")[:1]))
-    return _lock_where(shipment, barcode=code)
+    return _lock_where(_LOCK_SHIPMENT_OF_CODE.objects(code=code), barcode=code)
 
 
-def _lock_where(shipments, **dewar_lookup) -> Dewar | None:
-    shipment = shipments.select_for_update(of=("self",)).select_related("proposal", "created_by").first()
-    if shipment is None:
-        return None
+def _shipments_locked(shipments):
+    return shipments.select_for_update(of=("self",)).select_related("proposal", "created_by")
+
+
+def _dewars_locked(shipment, **dewar_lookup):
     # of=("self",): lock the dewar row only; PostgreSQL refuses FOR UPDATE on the nullable side of the
     # outer joins that the optional location and session bring.
     related = Dewar.objects.select_related("location", "delivery_location", "session__beamline")
-    locked = related.select_for_update(of=("self",)).get(shipment=shipment, **dewar_lookup)
+    return related.select_for_update(of=("self",)).filter(shipment_id=shipment, **dewar_lookup)
+
+
+# Every scan locks through these: their SQL is compiled once per process (lims.compiled).
+_LOCK_SHIPMENT = CompiledQuery(lambda pk: _shipments_locked(Shipment.objects.filter(pk=pk)))
+_LOCK_SHIPMENT_OF_CODE = CompiledQuery(
+    lambda code: _shipments_locked(
+        Shipment.objects.filter(pk=Subquery(Dewar.objects.filter(barcode=code).values("shipment_id")[:1]))
+    )
+)
+_LOCK_DEWAR_BY_PK = CompiledQuery(lambda shipment, pk: _dewars_locked(shipment, pk=pk))
+_LOCK_DEWAR_BY_CODE = CompiledQuery(lambda shipment, barcode: _dewars_locked(shipment, barcode=barcode))
+
+
+def _lock_where(shipments: list[Shipment], **dewar_lookup) -> Dewar | None:
+    if not shipments:
+        return None
+    shipment = shipments[0]
+    query = _LOCK_DEWAR_BY_PK if "pk" in dewar_lookup else _LOCK_DEWAR_BY_CODE
+    found = query.objects(shipment=shipment.pk, **dewar_lookup)
+    if not found:
+        return None
+    locked = found[0]
     locked.shipment = shipment
     return locked
 

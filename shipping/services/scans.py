@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from lims import access
 from lims.barcodes.codes import is_dewar_barcode, normalise, problem
+from lims.compiled import CompiledQuery
 from lims.errors import DomainError
+from samples.models import ContainerHistory
 
 from ..choices import DewarStatus
-from ..models import Dewar, Location
+from ..models import Dewar, DewarEvent, Location
 from ..selectors import dewar_by_barcode, location_by_barcode
 from .dewars import (
     AT_FACILITY,
@@ -108,6 +111,20 @@ def resolve_location(raw: str) -> Location | None:
     raise UnknownBarcode(f"No location has the barcode {code}.", code="unknown_location")
 
 
+# Whether a dewar has been used: at a beamline once, or a puck of it in a sample changer. One statement, compiled
+# once per process (lims.compiled): the scan station asks after every scan.
+_USED = CompiledQuery(
+    lambda dewar: (
+        Dewar.objects.filter(pk=dewar)
+        .filter(
+            Exists(DewarEvent.objects.filter(dewar=OuterRef("pk"), status=DewarStatus.AT_BEAMLINE))
+            | Exists(ContainerHistory.objects.filter(container__dewar=OuterRef("pk"), beamline__isnull=False))
+        )
+        .values_list("pk")
+    )
+)
+
+
 def next_action(dewar: Dewar, location: Location | None = None) -> str | None:
     """The likely next step for a dewar, given the location scanned with it (if any).
 
@@ -124,8 +141,7 @@ def next_action(dewar: Dewar, location: Location | None = None) -> str | None:
         used = (
             dewar.status == DewarStatus.AT_BEAMLINE
             or dewar.shipment.mailin_completed_at is not None
-            or dewar.events.filter(status=DewarStatus.AT_BEAMLINE).exists()
-            or dewar.containers.filter(history__beamline__isnull=False).exists()  # a puck was in a changer
+            or bool(_USED.rows(dewar=dewar.pk))
         )
         return "dispatch" if used else None
     if dewar.status == DewarStatus.IN_TRANSIT_TO_USER:

@@ -286,3 +286,43 @@ def test_history_costs_the_same_queries_for_many_events(member, stores, dewar, s
         response = client.get(f"/api/v1/dewars/{dewar.pk}/history/")
     assert len(queries) <= 4, queries.captured_queries
     assert len(response.json()) == 12
+
+
+def test_a_scan_with_a_location_costs_a_fixed_number_of_queries(
+    scanner, dewar, stores, stores_location, beamline_location
+):
+    dewar_receive(dewar=dewar, user=stores)
+    post(scanner, barcode=dewar.barcode, location=beamline_location.barcode)  # warm: token, roles, content types
+
+    with count_queries() as queries:
+        response = post(scanner, barcode=dewar.barcode, location=stores_location.barcode)
+    assert response.status_code == 201 and response.json()["next_action"] == "dispatch"
+    # token, roles, location, (begin), lock shipment, lock dewar, update, event, audit, dewars' statuses,
+    # shipment update + its audit, (commit), then the next action: one query whether the dewar was used
+    assert len(queries) <= 12, "\n".join(q["sql"][:90] for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize("where", ["stores", "beamline", "nowhere"])
+def test_the_scan_answer_is_what_its_serializers_declare(dewar, stores, stores_location, beamline_location, where):
+    """The card and the event are built directly for speed; the declared fields (the schema) must agree."""
+    from django.db import transaction
+    from rest_framework import serializers
+
+    from shipping.api.scans import DewarCardSerializer, ScanEventSerializer
+    from shipping.api.serializers import DewarEventSerializer
+    from shipping.services.dewars import lock_by_barcode
+    from tests import factories as f
+
+    dewar.session = f.SessionFactory(proposal=dewar.shipment.proposal) if where != "nowhere" else None
+    dewar.delivery_location = stores_location if where == "beamline" else None
+    dewar.save()
+    if where != "nowhere":  # else still on its way: no location, the event of its sending
+        dewar_receive(dewar=dewar, user=stores, location=beamline_location if where == "beamline" else None)
+
+    with transaction.atomic():
+        card = lock_by_barcode(dewar.barcode)
+    event = DewarEvent.objects.filter(dewar=dewar).select_related("location", "user", "dewar").latest("id")
+    declared = serializers.ModelSerializer.to_representation
+    assert DewarCardSerializer(card).data == declared(DewarCardSerializer(), card)
+    assert DewarEventSerializer(event).data == declared(DewarEventSerializer(), event)
+    assert ScanEventSerializer(event).data == declared(ScanEventSerializer(), event)
