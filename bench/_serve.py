@@ -370,3 +370,24 @@ def pg_bench(name: str, *, keep: bool = False, reuse: str | None = None):
         print(f"{name}: load average at the end {load_average()}")
     finally:
         finish(bench.server, db_name, keep=keep or bool(reuse))
+
+
+def bare_sql_floor(database_url: str, prepare: list[str], step: Callable, repeat: int, warmup: int = 20) -> list[float]:
+    """The floor of a request: ``step(cursor, i)`` running its statements (PREPAREd once from ``prepare``) and
+    committing, timed over ``repeat`` runs after ``warmup``, on psycopg2: no HTTP, no Django. Sorted seconds."""
+    import psycopg2
+
+    conn = psycopg2.connect(database_url)
+    cur = conn.cursor()
+    for statement in prepare:
+        cur.execute(statement)
+    conn.commit()
+    timings = []
+    for i in range(repeat + warmup):
+        start = time.perf_counter()
+        step(cur, i)
+        conn.commit()
+        if i >= warmup:
+            timings.append(time.perf_counter() - start)
+    conn.close()
+    return sorted(timings)

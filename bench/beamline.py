@@ -1,6 +1,6 @@
-"""Beamline control on the ISPyB-compatible API behind gunicorn on PostgreSQL: the sample list of a full
-ISARA changer (29 UniPucks × 16 = 464 samples) polled by 4 clients at once, then robot actions reported by
-1 and by 4 clients.
+"""Beamline control behind gunicorn on PostgreSQL: the sample list of a full ISARA changer (29 UniPucks × 16 =
+464 samples), ISPyB-compatible and native, polled by 1 and by 4 clients at once, then robot actions reported
+by 1 and by 4 clients.
 
 Usage:  .venv/bin/python bench/beamline.py [--seconds 10] [--clients 4] [--workers N]
         PGURL=postgres://postgres@127.0.0.1:5432 .venv/bin/python bench/beamline.py
@@ -8,27 +8,22 @@ Usage:  .venv/bin/python bench/beamline.py [--seconds 10] [--clients 4] [--worke
 It creates a throwaway PostgreSQL database (createdb), migrates it, seeds beamline MX-3 (ISARA, 29 UniPuck
 positions) with every position filled through the services (shipments registered, received, pucks assigned),
 a session and an API token for MX-3, starts gunicorn on 127.0.0.1 with a free port (DEBUG=0), runs clients
-with keep-alive connections for ``--seconds`` each run (warm-up excluded), prints p50, p99 and requests/s,
-then stops gunicorn and drops the database. Beside the sample list: the raw SQL time of its one query
-(psycopg2 on the same database, no Django) and what Django adds in-process (ORM, items, JSON).
-Goals (issue 5): sample list p50 < 25 ms, p99 < 50 ms; robot action p50 < 5 ms, p99 < 15 ms.
+with keep-alive connections for ``--seconds`` each run (warm-up excluded), prints p50/p95/p99, requests/s and
+the server's CPU per request against the floor (the list's one query as raw SQL on psycopg2; the report's
+statements as bare prepared SQL), then stops gunicorn and drops the database. Beside the sample list: what
+Django adds in-process (query, items, JSON). Goals: sample list ≤ 10 ms of server CPU, p99 < 50 ms at 4
+clients (issue 18); robot action p50 < 5 ms, p99 < 15 ms (issue 5).
 Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
-import http.client
 import json
-import logging
 import os
-import socket
 import statistics
-import sys
-import threading
 import time
 
-from _serve import PGURL, ROOT, finish, free_port, percentile, pg, start_gunicorn, wait_ready
+from _serve import bare_sql_floor, percentile, pg_bench, report
 
-DB_NAME = f"lims_bench_beamline_{os.getpid()}"
 BASE = "/ispyb/api/v1/"
 POSITIONS = 29
 PINS = 16
@@ -94,73 +89,6 @@ def seed() -> tuple[str, int, list[int]]:
     return key, session.pk, [sample.pk for sample in samples]
 
 
-class Client(threading.Thread):
-    """One beamline-control process: its own keep-alive connection, a request again as soon as answered."""
-
-    def __init__(self, port, key, request, expect, start_at, deadline, warmup):
-        super().__init__(daemon=True)
-        self.port, self.key, self.request, self.expect = port, key, request, expect
-        self.start_at, self.deadline, self.warmup = start_at, deadline, warmup
-        self.latencies: list[float] = []
-        self.errors: list[str] = []
-
-    def connect(self) -> http.client.HTTPConnection:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        conn.connect()
-        # No Nagle: a small request must not wait for the server's delayed ACK (40 ms on Linux).
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
-
-    def run(self):
-        conn = self.connect()
-        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
-        self.start_at.wait()
-        i = 0
-        while i < self.warmup or time.monotonic() < self.deadline:
-            method, path, body = self.request(i)
-            start = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self.errors.append(repr(exc))
-                conn.close()
-                conn = self.connect()
-                continue
-            elapsed = time.perf_counter() - start
-            if response.status != self.expect:
-                self.errors.append(f"{response.status} {data[:200]!r}")
-            elif i >= self.warmup:
-                self.latencies.append(elapsed)
-            i += 1
-        conn.close()
-
-
-def run(label, port, key, request, expect, clients, seconds, warmup, goals) -> list[float]:
-    go = threading.Event()
-    deadline = time.monotonic() + seconds + 1.0  # the warm-up's second is not counted in the rate
-    threads = [Client(port, key, request, expect, go, deadline, warmup) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    go.set()
-    for t in threads:
-        t.join(timeout=seconds + 60)
-    latencies = sorted(x for t in threads for x in t.latencies)
-    errors = [e for t in threads for e in t.errors]
-    print(f"{label}, {clients} client{'s' if clients > 1 else ''}, {seconds:.0f} s:")
-    if latencies:
-        print(
-            f"  p50 {percentile(latencies, 0.50) * 1000:6.1f} ms   p90 {percentile(latencies, 0.90) * 1000:6.1f} ms"
-            f"   p99 {percentile(latencies, 0.99) * 1000:6.1f} ms   max {latencies[-1] * 1000:6.1f} ms   ({goals})"
-        )
-        print(f"  {len(latencies) / seconds:7.0f} requests/s ({len(latencies)} requests, warm-up excluded)")
-    print(f"  errors {len(errors)}")
-    for error in errors[:5]:
-        print(f"    {error}")
-    return latencies
-
-
 def sql_time(database_url: str, repeat: int) -> list[float]:
     """The sample list's one query, as raw SQL on psycopg2 (executed and fetched), no Django."""
     import psycopg2
@@ -216,19 +144,11 @@ REPORT_STATEMENTS = (
 
 def report_floor(database_url: str, key: str, session_id: int, sample_ids: list[int], repeat: int, durable: bool):
     """One client doing only the report's statements (prepared once), committing each report."""
-    import psycopg2
-
     from lims.tokens import hash_key
 
-    conn = psycopg2.connect(database_url)
-    cur = conn.cursor()
-    for name, sql, types in REPORT_STATEMENTS:
-        cur.execute(f"PREPARE {name} ({types}) AS {sql}")
-    conn.commit()
-    timings = []
     digest = hash_key(key)
-    for i in range(repeat + 20):
-        start = time.perf_counter()
+
+    def step(cur, i):
         if not durable:
             cur.execute("SET LOCAL synchronous_commit TO OFF")
         cur.execute("EXECUTE token (%s)", [digest])
@@ -237,11 +157,9 @@ def report_floor(database_url: str, key: str, session_id: int, sample_ids: list[
         sample_id = cur.fetchone()[1]
         cur.execute("EXECUTE report (%s, %s, %s, %s)", [beamline_id, session_id, sample_id, token_id])
         cur.fetchone()
-        conn.commit()
-        if i >= 20:
-            timings.append(time.perf_counter() - start)
-    conn.close()
-    return sorted(timings)
+
+    prepare = [f"PREPARE {name} ({types}) AS {sql}" for name, sql, types in REPORT_STATEMENTS]
+    return bare_sql_floor(database_url, prepare, step, repeat)
 
 
 def in_process(repeat: int) -> dict[str, list[float]]:
@@ -277,77 +195,61 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     args = parser.parse_args()
 
-    if pg("createdb", DB_NAME).returncode != 0:
-        print(f"Skipped: cannot create a PostgreSQL database at {PGURL} (set PGURL).")
-        return
-    database_url = f"{PGURL}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DB_CONN_MAX_AGE"] = "0"
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    server = None
-    try:
-        sys.path.insert(0, str(ROOT / "bench"))
-        import _common  # noqa: F401  (Django set up on the throwaway database)
-        from django.conf import settings
+    with pg_bench("beamline") as bench:
+        if bench is None:
+            return
+        key, session_id, sample_ids = seed()
         from django.db import connections
 
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-        logging.getLogger("celery").setLevel(logging.WARNING)  # the seed's dewar notifications, run eagerly
-        key, session_id, sample_ids = seed()
-        connections.close_all()
+        from lims.models import Beamline
 
-        port = free_port()
-        server = start_gunicorn(port, args.workers, database_url)
-        wait_ready(port, server, BASE + "proposals", (401,))
+        beamline_id = Beamline.objects.get(name="MX-3").pk
+        sql = sorted(sql_time(bench.database_url, 200))
+        sql_median = statistics.median(sql)
+        parts = in_process(50)
+        connections.close_all()
+        bench.serve(args.workers, BASE + "proposals", (401,))
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         print(
             f"MX-3 (ISARA): {POSITIONS} UniPucks × {PINS} pins = {len(sample_ids)} samples; gunicorn {args.workers}"
-            f" workers (gthread), PostgreSQL, {os.cpu_count()} CPUs; keep-alive clients, warm-up excluded;"
-            f" load average before: {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)."
+            f" workers (gthread), PostgreSQL; keep-alive clients, warm-up excluded."
         )
-
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", BASE + "samples?beamLineName=MX-3", headers={"Authorization": f"Bearer {key}"})
-        listed = json.loads(conn.getresponse().read())
-        conn.close()
-        assert len(listed) == len(sample_ids), f"the list has {len(listed)} samples"
-
-        def list_samples(i):
-            return "GET", BASE + "samples?beamLineName=MX-3", None
-
-        listing = []
-        for clients in (1, args.clients):
-            listing = run(
-                "GET samples?beamLineName=MX-3 (464 samples)",
-                port,
-                key,
-                list_samples,
-                200,
-                clients,
-                args.seconds,
-                5,
-                "goals with 4 clients: p50 < 25 ms, p99 < 50 ms",
-            )
-        sql = sql_time(database_url, 200)
-        parts = in_process(50)
-        sql_median = statistics.median(sql)
         print(
-            f"  raw SQL of the one query (psycopg2, execute + fetchall, 1 client): median {sql_median * 1000:.1f} ms"
-            f" (p99 {percentile(sorted(sql), 0.99) * 1000:.1f})"
+            f"Floor: the sample list's one query as raw SQL (psycopg2, execute + fetchall, 1 client):"
+            f" median {sql_median * 1000:.2f} ms (p99 {percentile(sql, 0.99) * 1000:.2f})"
         )
-        if listing:
-            print(f"  HTTP p50 ({args.clients} clients) / raw SQL = {percentile(listing, 0.5) / sql_median:.1f}×")
         print(
             "  in-process, 1 client: "
             + ", ".join(f"{name} {statistics.median(v) * 1000:.1f} ms" for name, v in parts.items() if name != "bytes")
             + f"; {parts['bytes'][0] / 1024:.0f} KiB of JSON"
         )
-        connections.close_all()
+        lists = (
+            ("GET ispyb samples?beamLineName=MX-3 (ISPyB-compatible, 464 samples)", BASE + "samples?beamLineName=MX-3"),
+            (
+                "GET /api/v1/beamlines/{id}/samples/?page_size=500 (native, 464 samples)",
+                f"/api/v1/beamlines/{beamline_id}/samples/?page_size=500",
+            ),
+        )
+        for label, path in lists:
+            for clients in (1, args.clients):
+                result = bench.measure(
+                    label,
+                    lambda n, i, path=path: ("GET", path, None),
+                    clients=clients,
+                    seconds=args.seconds,
+                    headers=headers,
+                    keep_answers=True,
+                )
+                report(result, floor=sql_median, goals="server CPU ≤ 10 ms; 4 clients: p99 < 50 ms")
+                body = json.loads(result.answers[-1]) if result.answers else []
+                listed = body["results"] if isinstance(body, dict) else body
+                assert len(listed) == len(sample_ids), f"the list has {len(listed)} samples"
 
-        def report(i):
+        def robot_action(n, i):
             body = {
                 "actionType": "LOAD" if i % 2 == 0 else "UNLOAD",
                 "status": "SUCCESS",
-                "blSampleId": sample_ids[i % len(sample_ids)],
+                "blSampleId": sample_ids[(n * 7919 + i) % len(sample_ids)],
                 "sessionId": session_id,
                 "containerLocation": str(i % POSITIONS + 1),
                 "dewarLocation": "1",
@@ -360,35 +262,30 @@ def main() -> None:
             }
             return "POST", BASE + "events/robot-action", json.dumps(body)
 
+        floor = report_floor(bench.database_url, key, session_id, sample_ids, 300, True)
+        floor_off = report_floor(bench.database_url, key, session_id, sample_ids, 300, False)
+        print(
+            "Floor of a robot action report, bare prepared SQL (token, session with sample, INSERT, COMMIT), 1 client:"
+            f" p50 {percentile(floor, 0.5) * 1000:5.2f} ms (synchronous_commit off: {percentile(floor_off, 0.5) * 1000:5.2f})"
+        )
         for clients in (1, args.clients):
-            run(
+            result = bench.measure(
                 "POST events/robot-action (session and sample looked up, one INSERT)",
-                port,
-                key,
-                report,
-                201,
-                clients,
-                args.seconds,
-                20,
-                "goals: p50 < 5 ms, p99 < 15 ms",
+                robot_action,
+                clients=clients,
+                seconds=args.seconds,
+                expect=201,
+                headers=headers,
+                warmup=20,
             )
-        for durable in (True, False):
-            floor = report_floor(database_url, key, session_id, sample_ids, 300, durable)
-            print(
-                f"  floor, bare prepared SQL (token, session with sample, INSERT, COMMIT), 1 client,"
-                f" synchronous_commit {'on ' if durable else 'off'}: p50 {percentile(floor, 0.5) * 1000:5.1f} ms"
-                f"   p99 {percentile(floor, 0.99) * 1000:5.1f} ms"
-            )
+            report(result, floor=percentile(floor, 0.5), goals="p50 < 5 ms, p99 < 15 ms")
         from samples.models import RobotAction
 
         print(
             f"  robot actions stored {RobotAction.objects.count()}, linked to their sample "
             f"{RobotAction.objects.filter(sample__isnull=False).count()}"
         )
-        print(f"Load average after: {os.getloadavg()[0]:.2f}")
         connections.close_all()
-    finally:
-        finish(server, DB_NAME)
 
 
 if __name__ == "__main__":

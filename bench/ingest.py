@@ -8,23 +8,18 @@ It creates a throwaway PostgreSQL database (createdb), migrates it, seeds beamli
 in its changer, a session running now and an API token for MX-3, starts gunicorn on 127.0.0.1 with a free port
 (DEBUG=0), then: ``--clients`` pipelines POST batches of 1,000 new collections (each linked to a sample by id,
 its session found by the start time) for ``--seconds``; one pipeline re-sends batches (every item an update);
-one pipeline POSTs single items, then PATCHes running updates. Prints p50/p99 and collections per second, then
+one pipeline POSTs single items, then PATCHes running updates. Prints p50/p95/p99, collections per second and the
+server's CPU per request (single items against their floor: the token and one INSERT as bare SQL), then
 stops gunicorn and drops the database. Goals (issue 6): bulk ≥ 5,000 collections/s sustained; single-item
 ingest p99 < 20 ms. Only 127.0.0.1 is ever contacted.
 """
 
 import argparse
-import http.client
 import json
-import logging
 import os
-import socket
-import sys
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
-from _serve import PGURL, ROOT, finish, free_port, percentile, pg, start_gunicorn, wait_ready
+from _serve import bare_sql_floor, percentile, pg_bench, report
 
 try:
     import orjson
@@ -36,7 +31,6 @@ except ImportError:  # pragma: no cover
         return json.dumps(data).encode()
 
 
-DB_NAME = f"lims_bench_ingest_{os.getpid()}"
 URL = "/api/v1/data-collections/"
 BATCH = 1000
 PUCKS, PINS = 4, 16
@@ -100,80 +94,29 @@ def collection(external_id: str, sample_id: int, n: int) -> dict:
     }
 
 
-class Client(threading.Thread):
-    """One pipeline: its own keep-alive connection, the next request as soon as the last is answered."""
+def single_floor(database_url: str, key: str, repeat: int) -> list[float]:
+    """The floor of a single-item ingest: the token's row and one collection INSERTed (a copy of a stored one
+    with a new external id), committed, as bare prepared SQL on psycopg2: no HTTP, no Django."""
+    from lims.tokens import hash_key
+    from samples.data.models import DataCollection
 
-    def __init__(self, port, key, request, expect, start_at, deadline, warmup):
-        super().__init__(daemon=True)
-        self.port, self.key, self.request, self.expect = port, key, request, expect
-        self.start_at, self.deadline, self.warmup = start_at, deadline, warmup
-        self.latencies: list[float] = []
-        self.items = 0
-        self.errors: list[str] = []
-        self.counted_from = None
+    columns = [f.column for f in DataCollection._meta.concrete_fields if f.column not in ("id", "external_id")]
+    listed = ", ".join(f'"{c}"' for c in columns)
+    template = DataCollection.objects.order_by("id").values_list("id", flat=True).first()
+    digest = hash_key(key)
 
-    def connect(self) -> http.client.HTTPConnection:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        conn.connect()
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
+    def step(cur, i):
+        cur.execute("EXECUTE token (%s)", [digest])
+        cur.fetchone()
+        cur.execute("EXECUTE copy (%s, %s)", [template, f"floor-{os.getpid()}-{i}"])
+        cur.fetchone()
 
-    def run(self):
-        conn = self.connect()
-        headers = {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
-        self.start_at.wait()
-        i = 0
-        while i < self.warmup or time.monotonic() < self.deadline:
-            method, path, body, count = self.request(self, i)
-            start = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self.errors.append(repr(exc))
-                conn.close()
-                conn = self.connect()
-                continue
-            elapsed = time.perf_counter() - start
-            if response.status != self.expect:
-                self.errors.append(f"{response.status} {data[:300]!r}")
-            elif i >= self.warmup:
-                if self.counted_from is None:
-                    self.counted_from = time.monotonic() - elapsed
-                self.latencies.append(elapsed)
-                self.items += count
-            i += 1
-        self.counted_to = time.monotonic()
-        conn.close()
-
-
-def run(label, port, key, request, expect, clients, seconds, warmup, goals) -> dict:
-    go = threading.Event()
-    deadline = time.monotonic() + seconds
-    threads = [Client(port, key, request, expect, go, deadline, warmup) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    go.set()
-    for t in threads:
-        t.join(timeout=seconds + 120)
-    latencies = sorted(x for t in threads for x in t.latencies)
-    errors = [e for t in threads for e in t.errors]
-    items = sum(t.items for t in threads)
-    began = min((t.counted_from for t in threads if t.counted_from), default=None)
-    ended = max((t.counted_to for t in threads), default=None)
-    span = (ended - began) if began and ended else seconds
-    print(f"{label}, {clients} client{'s' if clients > 1 else ''}, {span:.1f} s counted:")
-    if latencies:
-        print(
-            f"  p50 {percentile(latencies, 0.50) * 1000:7.1f} ms   p90 {percentile(latencies, 0.90) * 1000:7.1f} ms"
-            f"   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   max {latencies[-1] * 1000:7.1f} ms   ({goals})"
-        )
-        print(f"  {len(latencies) / span:7.0f} requests/s, {items / span:7.0f} collections/s ({items} collections)")
-    print(f"  errors {len(errors)}")
-    for error in errors[:5]:
-        print(f"    {error}")
-    return {"latencies": latencies, "items": items, "span": span}
+    prepare = [
+        "PREPARE token (text) AS SELECT id, beamline_id FROM lims_apitoken WHERE key_hash = $1 AND revoked_at IS NULL",
+        f"PREPARE copy (bigint, text) AS INSERT INTO samples_datacollection ({listed}, external_id)"
+        f" SELECT {listed}, $2 FROM samples_datacollection WHERE id = $1 RETURNING id",
+    ]
+    return bare_sql_floor(database_url, prepare, step, repeat)
 
 
 def main() -> None:
@@ -183,111 +126,91 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     args = parser.parse_args()
 
-    if pg("createdb", DB_NAME).returncode != 0:
-        print(f"Skipped: cannot create a PostgreSQL database at {PGURL} (set PGURL).")
-        return
-    database_url = f"{PGURL}/{DB_NAME}"
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DB_CONN_MAX_AGE"] = "0"
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    server = None
-    try:
-        sys.path.insert(0, str(ROOT / "bench"))
-        import _common  # noqa: F401  (Django set up on the throwaway database)
-        from django.conf import settings
-        from django.db import connections
-
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-        logging.getLogger("celery").setLevel(logging.WARNING)
+    with pg_bench("ingest") as bench:
+        if bench is None:
+            return
         key, sample_ids = seed()
-        connections.close_all()
-
-        port = free_port()
-        server = start_gunicorn(port, args.workers, database_url)
-        wait_ready(port, server, URL, (401,))
-        print(
-            f"MX-3: {len(sample_ids)} samples in the changer, a session running; gunicorn {args.workers} workers"
-            f" (gthread), PostgreSQL, {os.cpu_count()} CPUs; keep-alive clients, warm-up excluded;"
-            f" load average before: {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)."
-        )
+        bench.serve(args.workers, URL, (401,))
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        print(f"MX-3: {len(sample_ids)} samples in the changer, a session running; gunicorn {args.workers} workers.")
 
         # One body, its external ids made new for each batch by a byte replace: the clients share the
         # machine's CPUs with the server, so they must not spend them building JSON.
         template = dumps({"items": [collection(f"@@-{n}", sample_ids[n % len(sample_ids)], n) for n in range(BATCH)]})
+        run_id = os.getpid()
 
         def batch(client, i):
-            return "POST", URL, template.replace(b"@@", f"b{id(client) % 100000}-{i}".encode()), BATCH
+            return "POST", URL, template.replace(b"@@", f"b{run_id}-{client}-{i}".encode())
 
-        bulk = run(
+        bulk = bench.measure(
             f"POST data-collections/ {{items: [{BATCH} new]}}",
-            port,
-            key,
             batch,
-            201,
-            args.clients,
-            args.seconds,
-            2,
-            "goal: ≥ 5,000 collections/s sustained",
+            clients=args.clients,
+            seconds=args.seconds,
+            expect=201,
+            headers=headers,
+            warmup=2,
         )
+        report(bulk, goals="≥ 5,000 collections/s sustained")
+        print(f"  {len(bulk.latencies) * BATCH / bulk.seconds:7.0f} collections/s")
 
-        resent = [collection(f"b-resent-{n}", sample_ids[n % len(sample_ids)], n) for n in range(BATCH)]
-        resent_body = dumps({"items": resent})
-
-        def resend(client, i):
-            return "POST", URL, resent_body, BATCH
-
-        run(
+        resent_body = dumps(
+            {"items": [collection(f"b-resent-{n}", sample_ids[n % len(sample_ids)], n) for n in range(BATCH)]}
+        )
+        resent = bench.measure(
             f"POST data-collections/ {{items: [{BATCH} re-sent]}} (every item an update)",
-            port,
-            key,
-            resend,
-            201,
-            1,
-            args.seconds / 2,
-            2,
-            "updates, never duplicates",
+            lambda client, i: ("POST", URL, resent_body),
+            clients=1,
+            seconds=args.seconds / 2,
+            expect=201,
+            headers=headers,
+            warmup=2,
+        )
+        report(resent, goals="updates, never duplicates")
+        print(f"  {len(resent.latencies) * BATCH / resent.seconds:7.0f} collections/s")
+
+        floor = single_floor(bench.database_url, key, 300)
+        floor_p50 = percentile(floor, 0.5)
+        print(
+            f"Floor of a single item: the token and one INSERT, committed, bare prepared SQL, 1 client:"
+            f" p50 {floor_p50 * 1000:.2f} ms, p99 {percentile(floor, 0.99) * 1000:.2f} ms"
         )
 
         def single(client, i):
-            body = collection(f"s{id(client) % 100000}-{i}", sample_ids[i % len(sample_ids)], i)
-            return "POST", URL, dumps(body), 1
+            body = collection(f"s{run_id}-{client}-{i}", sample_ids[i % len(sample_ids)], i)
+            return "POST", URL, dumps(body)
 
         for clients in (1, args.clients):
-            run(
+            result = bench.measure(
                 "POST data-collections/ (one item)",
-                port,
-                key,
                 single,
-                201,
-                clients,
-                args.seconds / 2,
-                20,
-                "goal: p99 < 20 ms",
+                clients=clients,
+                seconds=args.seconds / 2,
+                expect=201,
+                headers=headers,
+                warmup=20,
             )
+            report(result, floor=floor_p50, goals="p99 < 20 ms")
 
         def running_update(client, i):
             body = {"number_of_images": i % 3600 + 1, "status": "running"}
-            return "PATCH", f"{URL}by-external-id/b-resent-{i % BATCH}/", dumps(body), 1
+            return "PATCH", f"{URL}by-external-id/b-resent-{i % BATCH}/", dumps(body)
 
-        run(
+        result = bench.measure(
             "PATCH data-collections/by-external-id/{id}/ (a running update)",
-            port,
-            key,
             running_update,
-            200,
-            1,
-            args.seconds / 2,
-            20,
-            "as single items",
+            clients=1,
+            seconds=args.seconds / 2,
+            headers=headers,
+            warmup=20,
         )
+        report(result, floor=floor_p50, goals="as single items")
+        from django.db import connections
+
         from samples.data.models import DataCollection
 
-        stored = DataCollection.objects.count()
-        print(f"  collections stored {stored} (bulk alone {bulk['items']} new)")
-        print(f"Load average after: {os.getloadavg()[0]:.2f}")
+        print(f"  collections stored {DataCollection.objects.count()}")
         connections.close_all()
-    finally:
-        finish(server, DB_NAME)
 
 
 if __name__ == "__main__":

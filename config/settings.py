@@ -289,6 +289,10 @@ REST_FRAMEWORK = {
         "lims.tokens.BearerAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "lims.api.renderers.JSONRenderer",  # orjson, the same output as DRF's
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "lims.api.parsers.JSONParser",  # refuses too deep a nesting with a 400
         "rest_framework.parsers.FormParser",

@@ -34,16 +34,20 @@ class CompiledQuery:
         self._compiled: dict[tuple, _Compiled] = {}
 
     def rows(self, **values) -> list[tuple]:
-        sql, params, _ = self._prepared(values)
+        """The rows, with the database's converters applied as the ORM applies them (JSON, SQLite's times)."""
+        sql, params, compiled = self._prepared(values)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = [tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)]
+        return rows
 
     def objects(self, **values) -> list:
         """The queryset's model instances, as ``ModelIterable`` makes them (its select_related included)."""
         sql, params, compiler = self._prepared(values)
         if compiler.materialise is None:
-            compiler.materialise = _Materialiser(compiler.compiler)
+            compiler.materialise = _Materialiser(compiler.compiler, compiler.converters)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return compiler.materialise(cursor.fetchall())
@@ -79,6 +83,7 @@ class CompiledQuery:
 class _Compiled:
     def __init__(self, sql: str, slots: tuple, compiler):
         self.sql, self.slots, self.compiler = sql, slots, compiler
+        self.converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
         self.materialise: _Materialiser | None = None
 
 
@@ -86,7 +91,7 @@ class _Materialiser:
     """Rows to model instances with what ``as_sql`` left on the compiler (its select and klass_info): the
     steps of Django's ``ModelIterable``, the database's converters included."""
 
-    def __init__(self, compiler):
+    def __init__(self, compiler, converters: dict):
         self.compiler = compiler
         klass_info = compiler.klass_info
         self.model = klass_info["model"]
@@ -94,7 +99,7 @@ class _Materialiser:
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in compiler.select[self.start : self.end]]
         self.populators = get_related_populators(klass_info, compiler.select, compiler.using)
-        self.converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+        self.converters = converters
 
     def __call__(self, rows: list[tuple]) -> list:
         if self.converters:

@@ -163,16 +163,20 @@ def _revoke(token, *, user, message: str):
     return token
 
 
-def _token_by_key(key: str) -> ApiToken | None:
-    # No ordering: .first() would sort by the model's ordering (a join to the beamline) for one row.
-    token = next(
-        iter(
-            ApiToken.objects.select_related("beamline", "user")
-            .filter(key_hash=hash_key(key), revoked_at__isnull=True)
-            .order_by()[:1]
-        ),
-        None,
+# Beamline control's every request reads its token: the SQL is compiled once per process (lims.compiled).
+# No ordering: .first() would sort by the model's ordering (a join to the beamline) for one row.
+_API_TOKEN = CompiledQuery(
+    lambda key_hash: (
+        ApiToken.objects.select_related("beamline", "user")
+        .filter(key_hash=key_hash, revoked_at__isnull=True)
+        .order_by()[:1]
     )
+)
+
+
+def _token_by_key(key: str) -> ApiToken | None:
+    found = _API_TOKEN.objects(key_hash=hash_key(key))
+    token = found[0] if found else None
     if token is not None:
         _touch(token)
     return token

@@ -18,9 +18,10 @@ from lims import access
 from lims.api import views as core
 from lims.api.serializers import BeamlineSerializer
 from samples import services as sample_services
-from samples.api.filters import samples_of_beamline, samples_of_session
 from samples.api.serializers import ChangerPositionSerializer, SampleLocatedSerializer, UnloadResultSerializer
 from samples.selectors import changer_contents
+
+from .located import beamline_rows, located_items, session_rows
 
 ERROR = core.ERROR
 
@@ -32,10 +33,9 @@ class BeamlineChangerSerializer(serializers.Serializer):
     positions = ChangerPositionSerializer(many=True)
 
 
-def sample_page(view, samples):
-    """A page of located samples (``samples.api.serializers.SampleLocatedSerializer``)."""
-    page = view.paginate_queryset(samples)
-    return view.get_paginated_response(SampleLocatedSerializer(page, many=True).data)
+def sample_page(view, rows):
+    """A page of located samples, in the shape of ``SampleLocatedSerializer``, built from rows (``located``)."""
+    return view.get_paginated_response(located_items(view.paginate_queryset(rows)))
 
 
 class SessionViewSet(core.SessionViewSet):
@@ -46,7 +46,7 @@ class SessionViewSet(core.SessionViewSet):
     def samples(self, request, pk=None):
         """The session's samples with their positions: its proposal's pucks in the beamline's sample changer
         or in a dewar booked on the session, in changer order (members see their own proposal's only)."""
-        return sample_page(self, samples_of_session(request.user, self.get_object()))
+        return sample_page(self, session_rows(request.user, self.get_object()))
 
     @extend_schema(request=None, responses={200: UnloadResultSerializer, 403: ERROR})
     @action(detail=True, methods=["post"], filter_backends=[])
@@ -86,4 +86,4 @@ class BeamlineViewSet(core.BeamlineViewSet):
     def samples(self, request, pk=None):
         """The samples in the beamline's sample changer with their positions, in changer order (members see
         their own proposals' samples only)."""
-        return sample_page(self, samples_of_beamline(request.user, self.get_object()))
+        return sample_page(self, beamline_rows(request.user, self.get_object()))
