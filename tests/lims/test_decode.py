@@ -185,6 +185,56 @@ def test_the_variations_add_to_a_first_pass_without_pylibdmtx(monkeypatch):
     assert texts(decode.decode_variations(image, one, budget_ms=0, expected=2)) == ["PIN0000001"]
 
 
+# --- a photo without a readable code is answered after the first pass -----------------------------------
+
+
+@pytest.mark.parametrize("size", [(640, 480), (2000, 1500)])
+def test_a_photo_without_a_code_is_not_searched_after_the_first_pass(monkeypatch, size):
+    """Nothing in it looks like a code: no variation, no pylibdmtx (which searched the whole photo for 1.5 s)."""
+    data = photo_jpeg(degrade(backdrop(size, seed=4), size=None, noise=8, seed=4, quality=None), 85)
+    monkeypatch.setattr(decode, "_variations", refuse)
+    monkeypatch.setattr(decode, "_pylibdmtx", refuse)
+
+    with pytest.raises(DecodeError) as exc:
+        decode_image(data, fallback_budget_ms=5000)
+    assert exc.value.code == "no_code"
+
+
+def test_a_code_blurred_past_reading_is_not_searched_after_the_first_pass(monkeypatch):
+    data = photo(angle=33, blur=8, noise=8, module_px=6, seed=2)
+    monkeypatch.setattr(decode, "_pylibdmtx", refuse)
+
+    assert decode.candidate_regions(decode.load_upload(data).image) == []
+    with pytest.raises(DecodeError):
+        decode_image(data, fallback_budget_ms=5000)
+
+
+def test_the_candidate_regions_hold_the_code_and_little_else():
+    image = decode.load_upload(photo(angle=50, centre=(470, 150), noise=12, seed=8)).image
+
+    (box,) = decode.candidate_regions(image)
+
+    assert box[0] < 470 < box[2] and box[1] < 150 < box[3]
+    assert (box[2] - box[0]) * (box[3] - box[1]) < 0.15 * 640 * 480  # the symbol is ~125 px across, turned
+
+
+def test_pylibdmtx_reads_only_the_candidate_regions_reduced(monkeypatch):
+    """When nothing reads a code, pylibdmtx searches at most MAX_CANDIDATES small regions, never the photo."""
+    scene = backdrop((640, 480), seed=6)
+    for x, y in ((150, 120), (480, 330), (200, 380)):
+        scene.paste(code_image(CODE, 6), (x, y))  # three symbols: more than MAX_CANDIDATES regions
+    data = photo_jpeg(degrade(scene, size=None, noise=5, seed=6, quality=None), 85)
+    monkeypatch.setattr(decode, "_zxing", lambda image, **options: [])
+    calls = []
+    monkeypatch.setattr(decode, "dmtx_decode", lambda image, **kwargs: calls.append(image.size) or [])
+
+    with pytest.raises(DecodeError):
+        decode_image(data, fallback_budget_ms=5000)
+
+    assert len(calls) == decode.MAX_CANDIDATES
+    assert all(w * h <= 120 * 120 for w, h in calls), calls  # a symbol ~70 px wide and its margin
+
+
 def png_with_size(width: int, height: int) -> bytes:
     """A real PNG whose header claims ``width`` × ``height``: what a decompression bomb looks like."""
     small = png_bytes(Image.new("L", (8, 8), 255))

@@ -6,10 +6,12 @@ puck turned, JPEG with noise and blur. They stay at 900×900 or less so that the
 
 import math
 import time
+from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image, ImageOps
 
 from lims.barcodes import decode
 from lims.barcodes.decode import DecodeError, FoundCode
@@ -310,6 +312,16 @@ def test_a_photo_where_no_code_can_be_read_is_not_searched_further(monkeypatch, 
     result = puck_audit(container=unipuck, user=member, image_bytes=photo).result
 
     assert result["codes_found"] == 0 and len(result["unread"]) == 16 and result["method"] == "none"
+
+
+def test_a_photo_in_negative_light_codes_on_dark_caps_audits_like_the_positive(unipuck, member):
+    photo = Image.open(BytesIO(puck_photo(registered(unipuck), rotation=15, noise=0.2, blur=0.6))).convert("L")
+    out = BytesIO()
+    ImageOps.invert(photo).save(out, format="JPEG", quality=88)
+
+    result = puck_audit(container=unipuck, user=member, image_bytes=out.getvalue()).result
+
+    assert result["ok"] is True and len(result["matches"]) == 16 and not result["unread"]
 
 
 def test_an_unregistered_pin_is_unexpected(unipuck, member):
