@@ -1,35 +1,39 @@
-"""Where's my data at a million collections, behind gunicorn on PostgreSQL.
+"""Where's my data at a million collections, behind gunicorn on PostgreSQL (issue 18: CPU, not only latency).
 
 Usage:  .venv/bin/python bench/catalogue.py [--seconds 15] [--clients 4] [--workers N] [--collections 1000000]
-        PGURL=postgres://postgres@127.0.0.1:5432 .venv/bin/python bench/catalogue.py
+            [--search-runs 3] [--rounds 10] [--explain] [--keep | --reuse DBNAME]
+        (seeding takes minutes: --keep once, then --reuse the kept database as often as needed)
 
-It creates a throwaway PostgreSQL database (createdb), migrates it and seeds, in minutes: 200 proposals with a
+It creates a throwaway PostgreSQL database (``_serve.pg_bench``), migrates it and seeds: 200 proposals with a
 member each, 1,000 proteins, 20,000 samples (shipments, dewars, pucks through bulk_create), 4,000 sessions over
 ten years on 8 beamlines, then in SQL (INSERT ... SELECT ... FROM generate_series) 250,000 collection groups,
 1,000,000 data collections (statuses, types, resolutions, flags, tags, free metadata, search text) and 250,000
 screening results. The catalogue's indexes are dropped for the load and built afterwards (as a restore does),
-then VACUUM ANALYZE. Then gunicorn on 127.0.0.1 (DEBUG=0) and keep-alive clients, each with its own session:
-- a user with 5 proposals: a catalogue page of 50 with one filter and a sort (four such views, in turn);
-- facility staff: a substring search over the whole catalogue (sample names, proteins, directories, files).
-It prints seeding time, p50/p95/p99 and the goals, and EXPLAIN (ANALYZE) of both queries of each kind
-(the page and the bounded count), then stops gunicorn and drops the database. Only 127.0.0.1 is contacted.
-Goals (issue 6): scoped page p95 < 100 ms; staff search p95 < 300 ms.
+then VACUUM ANALYZE. Two views are measured:
+- a user with 5 proposals: a catalogue page of 50 with one filter and a sort (six such views, in turn);
+- facility staff: a substring search over the whole catalogue (eight terms, rare to common, in turn),
+  ``--search-runs`` times one after the other (is it stable?).
+For each, in-process first: the Python time of a page (wall time of the whole request minus the time spent in
+SQL, and the CPU time of the request's thread), and the floor: the page's statements (the candidates with the
+bounded count, the search's, the rows) as bare prepared SQL on psycopg2, no Django. Then behind gunicorn
+(``Bench.serve``), ``--clients`` keep-alive clients, each with its own session (``Bench.measure``): p50/p95/p99,
+the server's CPU per request and its ratio to the floor, the load average (``report``). ``--explain`` prints
+the plans of two views of each kind. Only 127.0.0.1 is contacted.
+Goals: scoped page p95 < 100 ms and ≤ 30 ms of Python; staff search p95 < 300 ms, stable from run to run.
 """
 
 import argparse
-import http.client
 import os
+import re
 import shutil
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from _serve import PGURL, ROOT, finish, free_port, percentile, pg, start_gunicorn, wait_ready
+from _serve import ROOT, load_average, pg_bench, report
 
-DB_NAME = f"lims_bench_catalogue_{os.getpid()}"
 PROPOSALS = 200
 PROTEINS_PER_PROPOSAL = 5
 SAMPLES = 20_000
@@ -172,14 +176,14 @@ def seed(collections: int) -> dict:
         cursor.execute(
             f"""INSERT INTO samples_datacollection
                 (group_id, proposal_id, beamline_id, session_id, sample_id, protein_id, experiment_type, external_id,
-                 status, start_time, end_time, directory, file_template, first_image, number_of_images, wavelength,
+                 status, start_time, end_time, end_time_estimated, scan_axis, directory, file_template, first_image, number_of_images, wavelength,
                  exposure_time, oscillation_start, oscillation_range, detector_distance, resolution, transmission,
                  beam_size_x, beam_size_y, flux, detector, snapshot_path, thumbnail_path, metadata, comments, flags,
                  best_resolution, search_text, created_at, updated_at)
             SELECT id, proposal_id, beamline_id, session_id, sample_id, protein_id, experiment_type, 'dc' || i,
                    CASE WHEN h < 0.80 THEN 'successful' WHEN h < 0.90 THEN 'failed' WHEN h < 0.98 THEN 'aborted'
                         ELSE 'running' END,
-                   st, st + interval '90 seconds', dir, ft, 1,
+                   st, st + interval '90 seconds', false, 'omega', dir, ft, 1,
                    CASE WHEN experiment_type = 'screening' THEN 4 ELSE 3600 END,
                    0.9763, 0.01, 0, CASE WHEN experiment_type = 'screening' THEN 1 ELSE 0.1 END,
                    200 + (i % 300), 1.2 + (i % 20) / 10.0, 20 + (i % 80), 50, 50, 1e12, 'Eiger2 X 16M', '', '',
@@ -243,105 +247,139 @@ def session_cookie(user_id: int) -> str:
     return client.cookies["sessionid"].value
 
 
-class Reader(threading.Thread):
-    """One browser: its own keep-alive connection and session, the next page as soon as one is answered."""
-
-    def __init__(self, port, cookie, paths, offset, start_at, deadline, warmup):
-        super().__init__(daemon=True)
-        self.port, self.cookie, self.paths, self.offset = port, cookie, paths, offset
-        self.start_at, self.deadline, self.warmup = start_at, deadline, warmup
-        self.latencies: list[tuple[str, float]] = []
-        self.errors: list[str] = []
-
-    def connect(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        conn.connect()
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
-
-    def run(self):
-        conn = self.connect()
-        headers = {"Cookie": f"sessionid={self.cookie}"}
-        self.start_at.wait()
-        i = 0
-        while i < self.warmup or time.monotonic() < self.deadline:
-            path = self.paths[(i + self.offset) % len(self.paths)]
-            start = time.perf_counter()
-            try:
-                conn.request("GET", path, headers=headers)
-                response = conn.getresponse()
-                body = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self.errors.append(repr(exc))
-                conn.close()
-                conn = self.connect()
-                continue
-            elapsed = time.perf_counter() - start
-            if response.status != 200 or b'id="result-count"' not in body:
-                self.errors.append(f"{response.status} {path} {body[:200]!r}")
-            elif i >= self.warmup:
-                self.latencies.append((path, elapsed))
-            i += 1
-        conn.close()
-
-
-def measure(label, port, cookie, paths, clients, seconds, goal_ms):
-    go = threading.Event()
-    deadline = time.monotonic() + seconds + 1.0
-    readers = [Reader(port, cookie, paths, k * 3, go, deadline, 3) for k in range(clients)]
-    for r in readers:
-        r.start()
-    go.set()
-    for r in readers:
-        r.join(timeout=seconds + 120)
-    latencies = sorted(x for r in readers for _, x in r.latencies)
-    errors = [e for r in readers for e in r.errors]
-    print(f"{label}: {clients} clients, {seconds:.0f} s, {len(paths)} views in turn")
-    if latencies:
-        p95 = percentile(latencies, 0.95)
-        print(
-            f"  p50 {percentile(latencies, 0.50) * 1000:6.1f} ms   p95 {p95 * 1000:6.1f} ms"
-            f"   p99 {percentile(latencies, 0.99) * 1000:6.1f} ms   max {latencies[-1] * 1000:6.1f} ms"
-            f"   {len(latencies) / seconds:5.1f} pages/s   goal p95 < {goal_ms} ms: {'met' if p95 * 1000 < goal_ms else 'MISSED'}"
-        )
-        by_path: dict[str, list[float]] = {}
-        for r in readers:
-            for path, x in r.latencies:
-                by_path.setdefault(path, []).append(x)
-        for path, xs in by_path.items():
-            xs.sort()
-            print(f"    {path:70.70s} p50 {percentile(xs, 0.5) * 1000:6.1f}  p95 {percentile(xs, 0.95) * 1000:6.1f} ms")
-    print(f"  errors {len(errors)}")
-    for error in errors[:5]:
-        print(f"    {error}")
-
-
-def explain(user_id: int, path: str) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of the statements the view runs on the collections table: the candidates
-    with the bounded count, and the page's (by id, or down the sort's index when more than the bound match)."""
+def _statements(user, path: str) -> list[tuple[str, tuple | None]]:
+    """The statements ``catalogue_page`` runs for ``path`` (the candidates with the bounded count, the page,
+    the related names shown), as Django sends them: SQL with %s placeholders and the parameters."""
     from urllib.parse import urlsplit
 
-    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.http import QueryDict
-    from django.test.utils import CaptureQueriesContext
 
     from samples.data.catalogue import catalogue_page
     from samples.data.catalogue_query import CatalogueQuery
 
-    user = get_user_model().objects.get(pk=user_id)
+    seen: list[tuple[str, tuple | None]] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((sql, None if params is None else tuple(params)))
+        return execute(sql, params, many, context)
+
     query = CatalogueQuery.parse(QueryDict(urlsplit(path).query))
-    with CaptureQueriesContext(connection) as ctx:
+    with connection.execute_wrapper(record):
         catalogue_page(user, query)
-    statements = [q["sql"] for q in ctx.captured_queries if '"samples_datacollection"' in q["sql"]]
-    for sql in statements:
+    return seen
+
+
+def _prepared(sql: str, params) -> str:
+    """Django's psycopg2 text (%s placeholders, %% for a literal %) as a PREPARE body ($1, $2...)."""
+    if params is None:
+        return sql
+    numbers = iter(range(1, len(params) + 1))
+    return re.sub(r"%([s%])", lambda m: f"${next(numbers)}" if m.group(1) == "s" else "%", sql)
+
+
+def sql_floor(database_url: str, user_id: int, paths: list[str], rounds: int) -> float:
+    """What any implementation answering the same page cannot go below: the page's statements (the candidates
+    with the bounded count, the page's rows, the related names) as bare prepared SQL on psycopg2, one client,
+    no HTTP, no Django. The median of ``rounds`` per path, averaged over the paths (the clients take them in
+    turn). Custom plans, as Django's unprepared statements get: the same plans, minus parsing."""
+    import psycopg2
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=user_id)
+    conn = psycopg2.connect(database_url)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan")
+    medians = []
+    for p, path in enumerate(paths):
+        calls = []
+        for s, (sql, params) in enumerate(_statements(user, path)):
+            name = f"f{p}_{s}"
+            # The planner settings a statement starts with (SET LOCAL ...; its own transaction) stay in front.
+            settings, sql = re.fullmatch(r"((?:SET LOCAL [^;]+; )*)(.*)", sql, re.DOTALL).groups()
+            cur.execute(f"PREPARE {name} AS {_prepared(sql, params)}")
+            args = list(params or ())
+            call = f"{settings}EXECUTE {name}" + (f" ({', '.join(['%s'] * len(args))})" if args else "")
+            calls.append((call, args))
+        times = []
+        for _ in range(rounds + 2):  # two to warm the cache
+            start = time.perf_counter()
+            for call, args in calls:
+                cur.execute(call, args)
+                cur.fetchall()
+            times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times[2:]))
+    conn.close()
+    return sum(medians) / len(medians)
+
+
+def python_time(user_id: int, paths: list[str], rounds: int) -> tuple[float, float, float]:
+    """In-process, the whole request (middleware, view, template) through Django's test client on a kept
+    connection: medians of (wall, wall minus the time spent in SQL, this thread's CPU time) in seconds."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, connections
+    from django.test import Client
+
+    connections.close_all()
+    connection.settings_dict["CONN_MAX_AGE"] = 600  # one connection kept, as gunicorn's workers keep theirs
+    client = Client()
+    client.force_login(get_user_model().objects.get(pk=user_id))
+    in_sql = [0.0]
+
+    def timed(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            in_sql[0] += time.perf_counter() - start
+
+    walls, pythons, cpus = [], [], []
+    with connection.execute_wrapper(timed):
+        for r in range(rounds + 1):
+            for path in paths:
+                in_sql[0] = 0.0
+                start, cpu = time.perf_counter(), time.thread_time()
+                response = client.get(path)
+                wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
+                assert response.status_code == 200 and b'id="result-count"' in response.content, path
+                if r:  # the first round warms the caches
+                    walls.append(wall)
+                    pythons.append(wall - in_sql[0])
+                    cpus.append(cpu)
+    connections.close_all()
+    connection.settings_dict["CONN_MAX_AGE"] = 0
+    return statistics.median(walls), statistics.median(pythons), statistics.median(cpus)
+
+
+def explain(user_id: int, path: str) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the statements the view runs on the collections table."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    user = get_user_model().objects.get(pk=user_id)
+    for sql, params in _statements(user, path):
+        if '"samples_datacollection"' not in sql:
+            continue
         with connection.cursor() as cursor:
-            # The captured text has its parameters inlined (as PostgreSQL's own quoting gave them).
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             plan = [row[0] for row in cursor.fetchall()]
         print(f"  EXPLAIN of {path}: {sql[:110]}...")
         for line in plan:
             print(f"    {line}")
+
+
+def existing_ids() -> dict:
+    from django.contrib.auth import get_user_model
+
+    from lims.models import Beamline
+
+    users = get_user_model().objects
+    return {
+        "scoped": users.get(username="bench-scoped").pk,
+        "staff": users.get(username="bench-staff").pk,
+        "beamlines": list(Beamline.objects.filter(name__startswith="MX-").order_by("id").values_list("pk", flat=True)),
+    }
 
 
 def main() -> None:
@@ -350,106 +388,110 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--collections", type=int, default=1_000_000)
+    parser.add_argument("--search-runs", type=int, default=3, help="runs of the search, one after the other")
+    parser.add_argument("--rounds", type=int, default=10, help="of each path, for the floor and the Python time")
+    parser.add_argument("--explain", action="store_true", help="print the plans of two views of each kind")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database (its name is printed)")
     parser.add_argument("--reuse", metavar="DBNAME", help="measure a database kept by --keep: no seeding, kept")
     args = parser.parse_args()
 
-    db_name = args.reuse or DB_NAME
-    if not args.reuse and pg("createdb", db_name).returncode != 0:
-        print(f"Skipped: cannot create a PostgreSQL database at {PGURL} (set PGURL).")
-        return
-    database_url = f"{PGURL}/{db_name}"
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DB_CONN_MAX_AGE"] = "0"
-    # The sessions made here are signed in gunicorn's eyes only with its key (start_gunicorn's).
-    os.environ["SECRET_KEY"] = "bench-only-secret-key-not-for-production-0123456789"
-    server = None
+    # As gunicorn runs (start_gunicorn): the sessions made here are signed with its key, pages served with
+    # DEBUG off (hashed static names from a manifest, collected aside below).
+    os.environ.update(
+        SECRET_KEY="bench-only-secret-key-not-for-production-0123456789",
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,testserver",
+        SECURE_SSL_REDIRECT="0",
+        STATIC_ROOT=tempfile.mkdtemp(prefix="lims-bench-static-"),
+    )
     try:
-        sys.path.insert(0, str(ROOT / "bench"))
-        import _common  # noqa: F401  (Django set up on the throwaway database)
-        from django.db import connections
+        with pg_bench("catalogue", keep=args.keep, reuse=args.reuse) as bench:
+            if bench is None:
+                return
+            run(bench, args)
+    finally:
+        shutil.rmtree(os.environ["STATIC_ROOT"], ignore_errors=True)
 
-        if args.reuse:
-            from django.contrib.auth import get_user_model
 
-            from lims.models import Beamline
+def run(bench, args) -> None:
+    from django.db import connections
 
-            users = get_user_model().objects
-            ids = {
-                "scoped": users.get(username="bench-scoped").pk,
-                "staff": users.get(username="bench-staff").pk,
-                "beamlines": list(
-                    Beamline.objects.filter(name__startswith="MX-").order_by("id").values_list("pk", flat=True)
-                ),
-            }
-        else:
-            ids = seed(args.collections)
-        scoped_cookie, staff_cookie = session_cookie(ids["scoped"]), session_cookie(ids["staff"])
-        b = ids["beamlines"]
-        scoped_paths = [
-            f"/data/?beamline={b[2]}",  # one filter, newest first (the default sort)
-            "/data/?status=successful&sort=best_resolution",
-            "/data/?type=sad&sort=-start_time",
-            f"/data/?beamline={b[5]}&sort=-number_of_images",
-            "/data/?res_max=1.5&sort=best_resolution",
-            "/data/?flag=bad&sort=start_time",
-        ]
-        search_paths = [
-            "/data/?q=kin17c-x017",  # a sample name's beginning: ~250 collections
-            "/data/?q=thau2",  # protein acronyms: thousands
-            "/data/?q=bace",  # a protein family: tens of thousands (the count says 10,000+)
-            "/data/?q=20190",  # a month of directories
-            "/data/?q=x123045",  # one sample, anywhere in the name
-            "/data/?q=mx1077/mx-4",  # a proposal's directory on a beamline
-            "/data/?q=_3_master.h5",  # a file name's end
-            "/data/?q=nothing-like-this",  # found nowhere
-        ]
-        connections.close_all()
+    ids = existing_ids() if args.reuse else seed(args.collections)
+    scoped_cookie, staff_cookie = session_cookie(ids["scoped"]), session_cookie(ids["staff"])
+    b = ids["beamlines"]
+    scoped_paths = [
+        f"/data/?beamline={b[2]}",  # one filter, newest first (the default sort)
+        "/data/?status=successful&sort=best_resolution",
+        "/data/?type=sad&sort=-start_time",
+        f"/data/?beamline={b[5]}&sort=-number_of_images",
+        "/data/?res_max=1.5&sort=best_resolution",
+        "/data/?flag=bad&sort=start_time",
+    ]
+    search_paths = [
+        "/data/?q=kin17c-x017",  # a sample name's beginning: ~250 collections
+        "/data/?q=thau2",  # protein acronyms: thousands
+        "/data/?q=bace",  # a protein family: tens of thousands (the count says 10,000+)
+        "/data/?q=20190",  # a month of directories
+        "/data/?q=x123045",  # one sample, anywhere in the name
+        "/data/?q=mx1077/mx-4",  # a proposal's directory on a beamline
+        "/data/?q=_3_master.h5",  # a file name's end
+        "/data/?q=nothing-like-this",  # found nowhere
+    ]
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
 
-        # DEBUG=0 serves hashed static names from a manifest, as in production: collect them once, aside.
-        os.environ["STATIC_ROOT"] = tempfile.mkdtemp(prefix="lims-bench-static-")
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=dict(os.environ, DEBUG="0", ALLOWED_HOSTS="127.0.0.1"),
-            check=True,
-        )
-        port = free_port()
-        server = start_gunicorn(port, args.workers, database_url)
-        wait_ready(port, server, "/data/", (302,))
-        print(
-            f"gunicorn {args.workers} workers (gthread), PostgreSQL, {os.cpu_count()} CPUs; keep-alive clients,"
-            f" warm-up excluded; load average before: {os.getloadavg()[0]:.2f}."
-        )
-        measure(
+    views = (
+        (
             "Catalogue page of 50, a user with 5 proposals, one filter + a sort",
-            port,
+            ids["scoped"],
             scoped_cookie,
             scoped_paths,
-            args.clients,
-            args.seconds,
-            100,
-        )
-        measure(
+            "p95 < 100 ms, ≤ 30 ms of Python a page",
+            1,
+        ),
+        (
             "Substring search over the whole catalogue as facility staff (page of 50, newest first)",
-            port,
+            ids["staff"],
             staff_cookie,
             search_paths,
-            args.clients,
-            args.seconds,
-            300,
+            "p95 < 300 ms, stable from run to run",
+            args.search_runs,
+        ),
+    )
+    floors = {}
+    for label, user_id, _, paths, _, _ in views:
+        floors[label] = sql_floor(bench.database_url, user_id, paths, args.rounds)
+        wall, python, cpu = python_time(user_id, paths, args.rounds)
+        print(
+            f"{label}, in-process, one request at a time, median over {len(paths)} views × {args.rounds}:\n"
+            f"  wall {wall * 1000:6.1f} ms   Python (wall − SQL) {python * 1000:6.1f} ms"
+            f"   CPU of the request's thread {cpu * 1000:6.1f} ms   bare-SQL floor {floors[label] * 1000:6.1f} ms"
+            f"   load average {load_average()}"
         )
+
+    bench.serve(args.workers, "/data/", (302,))
+    print(f"gunicorn {args.workers} workers (gthread), {args.clients} keep-alive clients, warm-up excluded.")
+    for label, _, cookie, paths, goals, runs in views:
+        for n in range(runs):
+
+            def request(number: int, i: int, paths=paths):
+                return "GET", paths[(i + 3 * number) % len(paths)], None
+
+            result = bench.measure(
+                label + (f" (run {n + 1} of {runs})" if runs > 1 else ""),
+                request,
+                clients=args.clients,
+                seconds=args.seconds,
+                headers={"Cookie": f"sessionid={cookie}"},
+                warmup=3,
+            )
+            report(result, floor=floors[label], goals=goals)
+    if args.explain:
         print("Plans (the planner's choice on the seeded statistics):")
         for path in scoped_paths[:2]:
             explain(ids["scoped"], path)
         for path in search_paths[1:3]:
             explain(ids["staff"], path)
-        print(f"Load average after: {os.getloadavg()[0]:.2f}")
-        connections.close_all()
-    finally:
-        if os.environ.get("STATIC_ROOT", "").startswith(tempfile.gettempdir()):
-            shutil.rmtree(os.environ["STATIC_ROOT"], ignore_errors=True)
-        finish(server, db_name, keep=bool(args.keep or args.reuse))
+    connections.close_all()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ Why it stays fast at a million collections:
 - Keyset pagination on (sort column, id), the cursor in the URL: page 1,000 costs what page 1 costs (no OFFSET).
 - The count is exact up to ``COUNT_BOUND`` (a ``COUNT(*)`` over a ``LIMIT bound + 1`` subquery), then "10,000+".
 - Search is ``search_text LIKE '%q%'`` on the lower-cased text, which PostgreSQL answers from the trigram index
-  (``dc_search_trgm_idx``); SQLite scans.
+  (``dc_search_trgm_idx``) and, for the newest first, from the index on the start time that carries the text
+  (``dc_start_cover_idx``, read alone); SQLite scans. See ``_search``.
 - The free-metadata keys for the column chooser come from the page's own rows, never from a scan.
 
 Empty values (a collection without a sample, a best resolution not known yet) sort as PostgreSQL's indexes
@@ -95,22 +96,34 @@ def _ordered(filtered: QuerySet[DataCollection], query: CatalogueQuery) -> Query
 
 
 def page_queryset(filtered: QuerySet[DataCollection], query: CatalogueQuery) -> QuerySet[DataCollection]:
-    """The rows of the page, in order, from the cursor on (one more than the page, to know if there is a next):
-    one table (a join only for a sort on a related column); what the columns show of related rows is fetched
-    afterwards (``_attach``). Going backwards ("previous"), the order is reversed to start from the cursor; the
-    caller puts it right."""
-    return _ordered(filtered, query).defer("search_text")[: query.per_page + 1]
+    """The rows of the page, in order, from the cursor on (one more than the page, to know if there is a next),
+    with the related names the columns show joined (``_shown``). Going backwards ("previous"), the order is
+    reversed to start from the cursor; the caller puts it right."""
+    return _shown(_ordered(filtered, query), query)[: query.per_page + 1]
 
 
 # ---- PostgreSQL: candidates first ----
 #
 # One scan of the matching rows, stopped at COUNT_BOUND + 1 (in whatever order the planner finds them fastest:
-# the trigram index for a search, a proposal's index for a member), materialised, gives both the bounded count
-# and, when there are no more than COUNT_BOUND, the exact page (the top of at most 10,000 (id, sort value) pairs,
-# sorted in memory). Only when there are more does the page need the sort's index. The rows are then fetched by
-# id from the one table, their related names in a small query per relation shown.
+# a proposal's index for a member), materialised, gives both the bounded count and, when there are no more than
+# COUNT_BOUND, the exact page (the top of at most 10,000 (id, sort value) pairs, sorted in memory). Only when
+# there are more does the page need the sort's index. The rows are then fetched by id, their related names joined.
+#
+# A search (``_search``) is two statements (three at most) whose cost does not hang on the planner's estimates:
+# first down the sort's index (for the newest first, index-only on ``dc_start_cover_idx``, which carries the
+# search text), then the trigram index for every match, or the count (down the newest for a frequent term).
 
-PROBE_ROWS = 10_000  # a search with more matches than the bound: how far down the sort's index to look first
+PROBE_ROWS = 10_000  # a search: how far down the sort's index to look for the page first
+DENSE = 8  # a search's term in one row in 8 of those: counted down the newest rows, not through the trigrams
+# The planner's choices that made a search's time swing from one run (or one ANALYZE) to the next, taken away:
+# JIT compiling (tens of ms) and parallel workers (on a busy server, queueing behind the other requests).
+STEADY = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+# And the trigram index always (bitmap scans only), never a scan of the table or of an index that carries the
+# text: the estimate of LIKE '%term%' comes from the ~100 values of the column's histogram, so a rare term that
+# one of them happens to hold is taken for a common one and, with the LIMIT, a scan looks cheap: it then reads
+# every row (~300 ms at a million). (SET LOCAL in the statement's own string: an implicit transaction, so the
+# settings end with the statement.)
+TRIGRAM = STEADY + "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; "
 
 
 def _order_sql(descending: bool) -> str:
@@ -136,21 +149,23 @@ def _fetch(using: str, sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _candidates(filtered: QuerySet[DataCollection], query: CatalogueQuery) -> tuple[int, list[tuple]]:
-    """(how many match, up to ``COUNT_BOUND + 1``; the page's (id, sort value) pairs if that is no more than
-    ``COUNT_BOUND``) in one statement."""
+def _candidates(
+    filtered: QuerySet[DataCollection], query: CatalogueQuery, *, every: bool = False, settings: str = ""
+) -> tuple[int, list[tuple]]:
+    """(how many match, up to ``COUNT_BOUND + 1`` (``every``: all); the page's (id, sort value) pairs, exact if
+    that is no more than ``COUNT_BOUND``) in one statement, run after ``settings``."""
     column = COLUMNS[query.sort_key]
     descending = query.descending != bool(query.before)
     expression = column.sort if not isinstance(column.sort, str) else F(column.sort)
-    inner = filtered.order_by().values_list("id", expression)[: COUNT_BOUND + 1]
-    sql, params = inner.query.sql_with_params()
+    inner = filtered.order_by().values_list("id", expression)
+    sql, params = (inner if every else inner[: COUNT_BOUND + 1]).query.sql_with_params()
     where, where_params = "TRUE", []
     cursor_text = query.before or query.after
     if cursor_text:
         where, where_params = _after_sql(Cursor.decode(cursor_text, query.sort), descending, column.nullable)
     got = _fetch(
         filtered.db,
-        f"WITH c (id, s) AS MATERIALIZED ({sql}) SELECT k.n, p.id, p.s FROM (SELECT count(*) AS n FROM c) k"
+        f"{settings}WITH c (id, s) AS MATERIALIZED ({sql}) SELECT k.n, p.id, p.s FROM (SELECT count(*) AS n FROM c) k"
         f" LEFT JOIN LATERAL (SELECT id, s FROM c WHERE {where} ORDER BY {_order_sql(descending)} LIMIT %s) p"
         " ON TRUE",
         [*params, *where_params, query.per_page + 1],
@@ -158,33 +173,84 @@ def _candidates(filtered: QuerySet[DataCollection], query: CatalogueQuery) -> tu
     return got[0][0], [(pk, value) for _, pk, value in got if pk is not None]
 
 
-def _search_page(user, filtered: QuerySet[DataCollection], query: CatalogueQuery) -> list[tuple]:
-    """A search's page when more than ``COUNT_BOUND`` match: first down the sort's index, at most
-    ``PROBE_ROWS`` rows (a frequent term among recent rows: 50 matches found in a few hundred); if that did not
-    fill the page (a term of years ago), the top of every match, found through the trigram index and sorted."""
+def _search(user, filtered: QuerySet[DataCollection], query: CatalogueQuery) -> tuple[int, list[tuple]]:
+    """A search's (count, the page's (id, sort value) pairs), in two statements (three at most):
+    1. down the sort's index from the cursor, ``PROBE_ROWS`` rows (index-only for the newest first): the first
+       ``per_page + 1`` that match, and how many of them match;
+    2. if that did not fill the page (a rare term, or one of years ago): every match through the trigram index,
+       the count and the top of them (the page) at once;
+    3. else the bounded count: down the newest, index-only, if the term is in at least one row in ``DENSE``
+       there (a term in most rows, "master", has long lists in the trigram index: 100 ms to read them); else,
+       or if that did not reach the bound, through the trigram index."""
     descending = query.descending != bool(query.before)
-    unsearched = _ordered(catalogue_queryset(user, replace(query, q="")), query)
-    sql, params = unsearched.values_list("id", "sort_value", "search_text")[:PROBE_ROWS].query.sql_with_params()
+    unsearched = catalogue_queryset(user, replace(query, q=""))
+    probe = _ordered(unsearched, query).values_list("id", "sort_value", "search_text")[:PROBE_ROWS]
+    sql, params = probe.query.sql_with_params()
     pattern = f"%{connections[filtered.db].ops.prep_for_like_query(query.q.lower())}%"
-    order = _order_sql(descending)
     got = _fetch(
         filtered.db,
-        f"SELECT id, s FROM ({sql}) w (id, s, t) WHERE t LIKE %s ORDER BY {order} LIMIT %s",
+        f"{STEADY}SELECT id, s, m FROM (SELECT id, s, count(*) OVER () AS m FROM ({sql}) w (id, s, t)"
+        f" WHERE t LIKE %s) p ORDER BY {_order_sql(descending)} LIMIT %s",
         [*params, pattern, query.per_page + 1],
     )
-    if len(got) > query.per_page:
-        return got
-    sql, params = _ordered(filtered, query).order_by().values_list("id", "sort_value").query.sql_with_params()
-    return _fetch(
-        filtered.db,
-        f"WITH c (id, s) AS MATERIALIZED ({sql}) SELECT id, s FROM c ORDER BY {order} LIMIT %s",
-        [*params, query.per_page + 1],
-    )
+    if len(got) <= query.per_page:
+        return _candidates(filtered, query, every=True, settings=TRIGRAM)
+    page = [(pk, value) for pk, value, _ in got]
+    if got[0][2] * DENSE >= PROBE_ROWS:
+        newest = unsearched.order_by("-start_time", "-id").values_list("search_text")[: DENSE * (COUNT_BOUND + 1)]
+        sql, params = newest.query.sql_with_params()
+        n = _fetch(
+            filtered.db,
+            f"{STEADY}SELECT count(*) FROM (SELECT 1 FROM ({sql}) w (t) WHERE t LIKE %s LIMIT %s) c",
+            [*params, pattern, COUNT_BOUND + 1],
+        )[0][0]
+        if n > COUNT_BOUND:
+            return n, page
+    sql, params = filtered.order_by().values_list("id")[: COUNT_BOUND + 1].query.sql_with_params()
+    return _fetch(filtered.db, f"{TRIGRAM}SELECT count(*) FROM ({sql}) c", params)[0][0], page
 
 
-def _rows_by_id(pairs: list[tuple]) -> list[DataCollection]:
+# What the page's rows are read with: the shown columns' fields (and what every page needs: the metadata for the
+# column chooser's keys, the sample for grouping), and the names the columns show of related rows, joined in the
+# same query; one object a related row, shared by the rows that name it.
+RELATED = {"proposal": ("code", "number"), "beamline": ("name",), "session": ("start",), "sample": ("name",)}
+RELATED["protein"] = ("acronym",)
+FIELDS = {"thumbnail": ("thumbnail_path",), "tags": ()}
+
+
+def _related_shown(query: CatalogueQuery) -> list[str]:
+    return [key for key in RELATED if key in query.columns or (key == "sample" and query.group == "sample")]
+
+
+def _shown(rows: QuerySet[DataCollection], query: CatalogueQuery) -> QuerySet[DataCollection]:
+    """``rows`` with only what the shown columns read (a column chosen later reads the rest, a query a row: the
+    view shows only these), and the names of the related rows they show (``_attach_related`` makes them rows)."""
+    keys = [key for key in query.columns if key in COLUMNS]
+    fields = ["id", "metadata", "sample", *(f for key in keys for f in FIELDS.get(key, (key,)))]
+    names = {f"shown_{key}_{name}": F(f"{key}__{name}") for key in _related_shown(query) for name in RELATED[key]}
+    return rows.only(*fields).annotate(**names)
+
+
+def _attach_related(rows: list[DataCollection], query: CatalogueQuery) -> None:
+    """Where ``row.sample`` etc. find them, the related rows the columns show, from the names ``_shown`` read:
+    one object a related row (five proposals on a page of 50 are five objects, not 50, as ``select_related``
+    would make them: that was most of the page's Python)."""
+    for key in _related_shown(query):
+        field = DataCollection._meta.get_field(key)
+        names = ["id", *RELATED[key]]
+        made: dict = {}
+        for row in rows:
+            pk = getattr(row, field.attname)
+            related = made.get(pk)
+            if related is None and pk is not None:
+                values = [pk, *(getattr(row, f"shown_{key}_{name}") for name in RELATED[key])]
+                related = made[pk] = field.related_model.from_db(row._state.db, names, values)
+            field.set_cached_value(row, related)
+
+
+def _rows_by_id(pairs: list[tuple], query: CatalogueQuery) -> list[DataCollection]:
     """The collections of (id, sort value) pairs, in their order, each with its ``sort_value``."""
-    found = DataCollection.objects.filter(pk__in=[pk for pk, _ in pairs]).order_by().defer("search_text")
+    found = _shown(DataCollection.objects.filter(pk__in=[pk for pk, _ in pairs]).order_by(), query)
     by_id = {row.pk: row for row in found}
     rows = []
     for pk, value in pairs:
@@ -195,57 +261,30 @@ def _rows_by_id(pairs: list[tuple]) -> list[DataCollection]:
     return rows
 
 
-def _attach(rows: list[DataCollection], query: CatalogueQuery) -> None:
-    """What the shown columns need of related rows, one small query per relation (by the page's ids), put
-    where ``row.sample`` etc. find them; the tags' names as ``row.tag_names``. No prefetch machinery: at 50 rows
-    it cost more than the queries."""
-    from lims.models import Beamline, Proposal, Session
-    from samples.models import Protein, Sample
-
-    if not rows:
+def _attach_tags(rows: list[DataCollection], query: CatalogueQuery) -> None:
+    """The tags' names as ``row.tag_names``, in one query by the page's ids (if the tags are shown)."""
+    if not rows or "tags" not in query.columns:
         return
-    shown = set(query.columns)
-    for name, model, fields in (
-        ("proposal", Proposal, ("id", "code", "number")),
-        ("beamline", Beamline, ("id", "name")),
-        ("session", Session, ("id", "start")),
-        ("sample", Sample, ("id", "name")),
-        ("protein", Protein, ("id", "acronym")),
-    ):
-        if name not in shown and not (name == "sample" and query.group == "sample"):
-            continue
-        field = DataCollection._meta.get_field(name)
-        ids = {getattr(row, field.attname) for row in rows}
-        ids.discard(None)
-        found = {obj.pk: obj for obj in model.objects.filter(pk__in=ids).order_by().only(*fields)} if ids else {}
-        for row in rows:
-            field.set_cached_value(row, found.get(getattr(row, field.attname)))
-    if "tags" in shown:
-        by_row: dict[int, list[str]] = {row.pk: [] for row in rows}
-        through = DataCollection.tags.through.objects.filter(datacollection_id__in=list(by_row))
-        for pk, tag in through.order_by("tag__name").values_list("datacollection_id", "tag__name"):
-            by_row[pk].append(tag)
-        for row in rows:
-            row.tag_names = by_row[row.pk]
+    by_row: dict[int, list[str]] = {row.pk: [] for row in rows}
+    through = DataCollection.tags.through.objects.filter(datacollection_id__in=list(by_row))
+    for pk, tag in through.order_by("tag__name").values_list("datacollection_id", "tag__name"):
+        by_row[pk].append(tag)
+    for row in rows:
+        row.tag_names = by_row[row.pk]
 
 
 def catalogue_page(user, query: CatalogueQuery) -> Page:
     """One page: the rows (with what the columns show fetched alongside), the bounded count, the cursors.
 
-    Queries, whatever the page size: the candidates with the count (on SQLite: the count), the page (a search
-    with more than ``COUNT_BOUND`` matches: one or two more), and one per related relation the columns show.
+    Queries, whatever the page size: the candidates with the count (on SQLite: the count; a search on
+    PostgreSQL: the probe, then the count or every match), the page with its related names, the tags if shown.
     """
     filtered = catalogue_queryset(user, query)
     backwards = bool(query.before)
     if connections[filtered.db].vendor == "postgresql":
-        n, pairs = _candidates(filtered, query)
+        n, pairs = _search(user, filtered, query) if query.q else _candidates(filtered, query)
         count, bounded = (COUNT_BOUND, True) if n > COUNT_BOUND else (n, False)
-        if not bounded:
-            rows = _rows_by_id(pairs)
-        elif query.q:
-            rows = _rows_by_id(_search_page(user, filtered, query))
-        else:
-            rows = list(page_queryset(filtered, query))
+        rows = _rows_by_id(pairs, query) if not bounded or query.q else list(page_queryset(filtered, query))
     else:
         count, bounded = bounded_count(filtered)
         rows = list(page_queryset(filtered, query))
@@ -256,7 +295,8 @@ def catalogue_page(user, query: CatalogueQuery) -> Page:
             # Back at the start: the first page as it is now (a full page, not the rest before the cursor).
             return catalogue_page(user, replace(query, before=""))
         rows.reverse()
-    _attach(rows, query)
+    _attach_related(rows, query)
+    _attach_tags(rows, query)
 
     def cursor(row) -> str:
         return Cursor(query.sort, row.sort_value, row.id).encode()

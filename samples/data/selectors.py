@@ -4,16 +4,24 @@ beamline's, never an industrial proposal's."""
 
 from django.db.models import QuerySet
 
-from lims.access import scope_confidential
+from lims.access import is_facility_staff, scope_confidential
+from lims.models import Proposal
 
 from .models import DataCollection, DataCollectionGroup
 
 
 def collection_visible_to(user) -> QuerySet[DataCollection]:
+    """``scope_confidential``'s rule, by the proposal's id, never a join: a member's collections are those of
+    their proposals' ids; staff and tokens, who see every proposal's but a few, see all but those of the
+    proposals the rule hides (NOT IN a subquery that PostgreSQL hashes once). So a walk down an index in its
+    order (the catalogue's newest first, its search) stays one, with nothing looked up per row."""
     collections = DataCollection.objects.all()
     if getattr(user, "is_machine", False):
         collections = collections.filter(beamline_id=user.beamline_id)
-    return scope_confidential(collections, user, "proposal")
+    elif not is_facility_staff(user):
+        return scope_confidential(collections, user, "proposal")
+    shown = scope_confidential(Proposal.objects.all(), user, "")
+    return collections.exclude(proposal_id__in=Proposal.objects.exclude(pk__in=shown.values("pk")).values("pk"))
 
 
 def group_visible_to(user) -> QuerySet[DataCollectionGroup]:

@@ -5,6 +5,7 @@ another proposal's collection is a 404. The catalogue's state is all in its URL 
 so a view can be shared; a bad parameter is left out with a message beside the results (a 400), never a 500.
 """
 
+import html
 import mimetypes
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from lims.models import Beamline
@@ -75,66 +75,9 @@ def _num(value) -> str:
     return str(int(value)) if isinstance(value, float) else str(value)
 
 
-def _cells(row: DataCollection, columns: tuple[str, ...], urls=None) -> list[dict]:
-    """What each chosen column shows for ``row``: text, an optional link, a CSS class. ``urls``: the link makers
-    of ``_link_makers()`` (made once for the page)."""
-    urls = urls or _link_makers()
-    cells = []
-    for key in columns:
-        cell = {"key": key, "text": "", "url": None, "cls": ""}
-        if key.startswith(META_PREFIX):
-            value = meta_value(row, key[len(META_PREFIX) :])
-            cell["text"] = "" if value is None else str(value)
-            cell["cls"] = "num" if isinstance(value, int | float) and not isinstance(value, bool) else ""
-        elif key in ("start_time", "end_time"):
-            cell["text"] = _when(getattr(row, key))
-            cell["cls"] = "nowrap"
-        elif key == "proposal":
-            cell["text"] = row.proposal.name
-        elif key == "beamline":
-            cell["text"] = row.beamline.name
-        elif key == "session":
-            if row.session_id:
-                cell["text"] = _when(row.session.start)[:10]
-                cell["url"] = urls["session"](row.session_id)
-        elif key == "sample":
-            if row.sample_id:
-                cell["text"] = row.sample.name
-                cell["url"] = urls["sample"](row.sample_id)
-        elif key == "protein":
-            cell["text"] = row.protein.acronym if row.protein_id else ""
-        elif key == "thumbnail":
-            # The picture links to the collection's page; lims.js hides one whose file is gone.
-            if row.thumbnail_path:
-                cell["image"] = urls["thumbnail"](row.pk)
-                cell["url"] = urls["collection"](row.pk)
-            cell["cls"] = "thumb-cell"
-        elif key == "experiment_type":
-            cell["text"] = row.get_experiment_type_display()
-        elif key == "status":
-            cell["text"] = row.get_status_display()
-            cell["status"] = row.status
-        elif key == "flags":
-            cell["list"] = row.flag_names
-        elif key == "tags":
-            names = getattr(row, "tag_names", None)
-            cell["list"] = names if names is not None else [tag.name for tag in row.tags.all()]
-        elif key in ("directory", "file_template"):
-            cell["text"] = getattr(row, key)
-            cell["cls"] = "mono"
-        elif COLUMNS[key].numeric:
-            cell["text"] = _num(getattr(row, key))
-            cell["cls"] = "num"
-        else:
-            cell["text"] = str(getattr(row, key) or "")
-        cells.append(cell)
-    # The row's way to its page: the first cell that has text and no link of its own.
-    for cell in cells:
-        if cell["url"] is None and cell["text"] and not cell.get("list") and not cell.get("status"):
-            cell["url"] = urls["collection"](row.pk)
-            cell["opens"] = True
-            break
-    return cells
+def esc(value) -> str:
+    """As Django's ``escape``, without its lazy-string wrapping (a page escapes a thousand values)."""
+    return html.escape(str(value))
 
 
 def _link_makers() -> dict:
@@ -146,32 +89,120 @@ def _link_makers() -> dict:
     }
 
 
-def _row_html(row: DataCollection, cells: list[dict], with_box: bool) -> str:
-    """One table row. Built here rather than by a template include per row: at 50 rows the include was most
-    of the page's time on a busy 2-core server. Every value is escaped."""
-    out = [f'<tr data-id="{row.pk}">']
-    if with_box:
-        out.append(
-            f'<td><input type="checkbox" name="ids" value="{row.pk}" aria-label="Select collection {row.pk}"></td>'
+def _row_renderer(columns: tuple[str, ...], with_box: bool):
+    """``row -> its <tr>`` for the chosen columns: what each cell shows (text, a link, a CSS class), built here
+    rather than by a template or an include per row (at 50 rows they were most of the page's time on a busy
+    2-core server); the links by formatting from one reversed prefix (``url_maker``), the labels from dicts made
+    once a page. Every value is escaped. The row's way to its page is the first cell that has text and no link
+    of its own."""
+    urls = _link_makers()
+    collection_url, session_url, sample_url, thumbnail_url = (
+        urls["collection"],
+        urls["session"],
+        urls["sample"],
+        urls["thumbnail"],
+    )
+    types, statuses = dict(ExperimentType.choices), dict(CollectionStatus.choices)
+    flag_labels = [(int(flag), flag.label) for flag in Flag]
+
+    def pills(items) -> str:
+        return "".join(f'<span class="pill">{esc(item)}</span>' for item in items)
+
+    def cell(row, key: str) -> tuple[str, str, str | None, str | None]:
+        """(CSS class, text, own link, the cell's HTML when not its text): text may open the row's page."""
+        if key.startswith(META_PREFIX):
+            value = meta_value(row, key[len(META_PREFIX) :])
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            return ("num" if numeric else ""), ("" if value is None else str(value)), None, None
+        if key in ("start_time", "end_time"):
+            return "nowrap", _when(getattr(row, key)), None, None
+        if key == "proposal":
+            return "", row.proposal.name, None, None
+        if key == "beamline":
+            return "", row.beamline.name, None, None
+        if key == "session":
+            if row.session_id:
+                return "", _when(row.session.start)[:10], session_url(row.session_id), None
+            return "", "", None, None
+        if key == "sample":
+            if row.sample_id:
+                return "", row.sample.name, sample_url(row.sample_id), None
+            return "", "", None, None
+        if key == "protein":
+            return "", (row.protein.acronym if row.protein_id else ""), None, None
+        if key == "thumbnail":
+            # The picture links to the collection's page; lims.js hides one whose file is gone.
+            if row.thumbnail_path:
+                return (
+                    "thumb-cell",
+                    "",
+                    None,
+                    (
+                        f'<a href="{collection_url(row.pk)}" tabindex="-1"><img class="thumb"'
+                        f' src="{thumbnail_url(row.pk)}" alt="" width="40" height="40" loading="lazy"'
+                        ' decoding="async"></a>'
+                    ),
+                )
+            return "thumb-cell", "", None, ""
+        if key == "experiment_type":
+            return "", types.get(row.experiment_type, row.experiment_type), None, None
+        if key == "status":
+            label = esc(statuses.get(row.status, row.status))
+            return "", "", None, f'<span class="status status-{esc(row.status)}">{label}</span>'
+        if key == "flags":
+            return "", "", None, pills(label for bit, label in flag_labels if row.flags & bit)
+        if key == "tags":
+            names = getattr(row, "tag_names", None)
+            return "", "", None, pills(names if names is not None else [tag.name for tag in row.tags.all()])
+        if key in ("directory", "file_template"):
+            return "mono", getattr(row, key), None, None
+        if COLUMNS[key].numeric:
+            return "num", _num(getattr(row, key)), None, None
+        return "", str(getattr(row, key) or ""), None, None
+
+    box = '<td><input type="checkbox" name="ids" value="{0}" aria-label="Select collection {0}"></td>'
+
+    def render(row: DataCollection) -> str:
+        out = [f'<tr data-id="{row.pk}">', box.format(row.pk) if with_box else ""]
+        opened = False
+        for key in columns:
+            cls, text, url, html = cell(row, key)
+            if html is None:
+                if url is not None:
+                    html = f'<a href="{url}">{esc(text)}</a>'
+                elif text and not opened:
+                    html, opened = f'<a href="{collection_url(row.pk)}" class="open">{esc(text)}</a>', True
+                else:
+                    html = esc(text)
+            out.append(f'<td class="{cls}">{html}</td>')
+        out.append("</tr>")
+        return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
+
+    return render
+
+
+def _options(choices, selected) -> str:
+    """A select's options after "Any": (value, label) pairs, the selected one marked; escaped."""
+    return mark_safe(  # noqa: S308 (escaped)
+        "".join(
+            f'<option value="{esc(value)}"{" selected" if value == selected else ""}>{esc(label)}</option>'
+            for value, label in choices
         )
-    for c in cells:
-        if c.get("image"):
-            inner = (
-                f'<a href="{escape(c["url"])}" tabindex="-1"><img class="thumb" src="{escape(c["image"])}" '
-                f'alt="" width="40" height="40" loading="lazy" decoding="async"></a>'
-            )
-        elif c.get("status"):
-            inner = f'<span class="status status-{escape(c["status"])}">{escape(c["text"])}</span>'
-        elif c.get("list"):
-            inner = "".join(f'<span class="pill">{escape(item)}</span>' for item in c["list"])
-        elif c["url"]:
-            opens = ' class="open"' if c.get("opens") else ""
-            inner = f'<a href="{escape(c["url"])}"{opens}>{escape(c["text"])}</a>'
-        else:
-            inner = escape(c["text"])
-        out.append(f'<td class="{c["cls"]}">{inner}</td>')
-    out.append("</tr>")
-    return mark_safe("".join(out))  # noqa: S308 (every value above is escaped)
+    )
+
+
+META_NOTE = ' <span class="muted">(metadata)</span>'
+
+
+def _checks(name: str, items) -> str:
+    """Checkboxes named ``name``: (value, label, checked, meta) for each; escaped. A metadata column says so."""
+    return mark_safe(  # noqa: S308 (escaped)
+        "".join(
+            f'<label class="check{" meta" if meta else ""}"><input type="checkbox" name="{name}"'
+            f' value="{esc(value)}"{" checked" if checked else ""}> {esc(label)}{META_NOTE if meta else ""}</label>'
+            for value, label, checked, meta in items
+        )
+    )
 
 
 def _headers(query: CatalogueQuery) -> list[dict]:
@@ -213,40 +244,39 @@ def catalogue(request):
     """Where's my data: every collection the user may see, filtered, searched, sorted, a page at a time."""
     query = CatalogueQuery.parse(request.GET)
     page = catalogue_page(request.user, query)
-    chooser = [{"key": key, "label": c.label, "checked": key in query.columns} for key, c in COLUMNS.items()]
-    chooser += [
-        {"key": f"{META_PREFIX}{k}", "label": k, "checked": f"{META_PREFIX}{k}" in query.columns, "meta": True}
-        for k in page.meta_keys
-    ]
+    chooser = [(key, c.label, key in query.columns, False) for key, c in COLUMNS.items()]
+    chooser += [(f"{META_PREFIX}{k}", k, f"{META_PREFIX}{k}" in query.columns, True) for k in page.meta_keys]
     bulk_url = reverse("data:bulk")
-    urls = _link_makers()
-    rows = [{"row": row, "html": _row_html(row, _cells(row, query.columns, urls), bool(bulk_url))} for row in page.rows]
+    render_row = _row_renderer(query.columns, bool(bulk_url))
+    rows = [{"row": row, "html": render_row(row)} for row in page.rows]
     by_id = {r["row"].pk: r for r in rows}
     groups = [
         {"sample": g["sample"], "count": g["count"], "rows": [by_id[row.pk] for row in g["rows"]]} for g in page.groups
     ]
-    share = request.build_absolute_uri(reverse("data:catalogue") + query.url())
+    catalogue_url = reverse("data:catalogue")
+    types, statuses = ExperimentType.choices, CollectionStatus.choices
+    chosen_flags = [Flag(v).name.lower() for v in query.flags]
+    proposals = proposal_visible_to(request.user).order_by("code", "number").values_list("pk", "code", "number")
     context = {
         "query": query,
         "page": page,
         "rows": rows,
         "groups": groups,
         "headers": _headers(query),
-        "chooser": chooser,
+        "chooser": _checks("col", chooser),
         "chips": _chips(request.user, query),
-        "proposals": proposal_visible_to(request.user).order_by("code", "number"),
-        "beamlines": Beamline.objects.order_by("name"),
-        "experiment_types": ExperimentType.choices,
-        "statuses": CollectionStatus.choices,
-        "flags": [(name, Flag[name.upper()].label) for name in FLAG_NAMES],
-        "chosen_flags": [Flag(v).name.lower() for v in query.flags],
+        "proposal_options": _options(((pk, f"{code}{number}") for pk, code, number in proposals), query.proposal),
+        "beamline_options": _options(Beamline.objects.order_by("name").values_list("pk", "name"), query.beamline),
+        "type_checks": _checks("type", ((v, label, v in query.experiment_types, False) for v, label in types)),
+        "status_checks": _checks("status", ((v, label, v in query.statuses, False) for v, label in statuses)),
+        "flag_checks": _checks("flag", ((n, Flag[n.upper()].label, n in chosen_flags, False) for n in FLAG_NAMES)),
         "flag_values": Flag.choices,
         "page_sizes": PAGE_SIZES,
-        "share_url": share,
+        "share_url": request.build_absolute_uri(catalogue_url + query.url()),
         "bulk_url": bulk_url,
         "here": request.get_full_path(),
         "group_url": query.first_page(group="" if query.group else "sample"),
-        "reset_url": reverse("data:catalogue"),
+        "reset_url": catalogue_url,
     }
     return render(request, "samples/data/catalogue.html", context, status=400 if query.errors else 200)
 

@@ -207,12 +207,13 @@ def test_sort_by_a_column_both_ways(world, member, sort, expected):
 
 
 @pytest.mark.parametrize("sort", ["-start_time", "start_time", "best_resolution", "-best_resolution", "sample"])
-@pytest.mark.parametrize("path", ["candidates", "index", "probe", "full"])
+@pytest.mark.parametrize("path", ["candidates", "index", "probe", "dense", "full"])
 def test_keyset_pages_cover_every_row_once_forwards_and_back(
     member, proposal, mx3, alice_samples, sort, path, monkeypatch
 ):
     """The same pages whichever way PostgreSQL finds them: the top of the candidates (no more than the bound),
-    down the sort's index (more), a search's look down the index, and a search's top of every match."""
+    down the sort's index (more), a search's look down the index (its count through the trigrams, or down the
+    newest for a term in most rows: "dense"), and a search's top of every match."""
     groups = [f.collection_group(proposal=proposal, beamline=mx3, sample=s) for s in alice_samples] + [
         f.collection_group(proposal=proposal, beamline=mx3)
     ]
@@ -230,9 +231,11 @@ def test_keyset_pages_cover_every_row_once_forwards_and_back(
         monkeypatch.setattr(catalogue, "COUNT_BOUND", 5)
     if path == "full":
         monkeypatch.setattr(catalogue, "PROBE_ROWS", 3)
+    if path == "dense":
+        monkeypatch.setattr(catalogue, "PROBE_ROWS", 40)  # the term is in all 40: counted down the newest
 
     seen, pages, params = [], [], {"sort": sort, "n": 25}
-    if path in ("probe", "full"):
+    if path in ("probe", "dense", "full"):
         params["q"] = "visitor"  # every directory
     while True:
         page = run(member, **params)
@@ -251,6 +254,22 @@ def test_keyset_pages_cover_every_row_once_forwards_and_back(
         back = run(member, **dict(QueryDict(back.previous_url[1:]).lists()))
         assert ids(back) == ids(expected)
     assert back.previous_url == ""
+
+
+@pytest.mark.parametrize("probe_rows", [3, 40, 10_000])
+def test_a_search_counts_exactly_up_to_the_bound_whichever_way(member, proposal, mx3, probe_rows, monkeypatch):
+    """Every match through the trigrams (the look down the index did not fill the page), or the page from that
+    look and the count through the trigrams, after a look down the newest for a term in most rows (40)."""
+    group = f.collection_group(proposal=proposal, beamline=mx3)
+    for i in range(57):
+        f.collection(group, start_time=T0 - dt.timedelta(minutes=i))
+    monkeypatch.setattr(catalogue, "PROBE_ROWS", probe_rows)
+    monkeypatch.setattr(catalogue, "COUNT_BOUND", 100)
+    page = run(member, q="visitor", n=25)
+    assert (page.count, page.count_bounded, len(page.rows)) == (57, False, 25)
+    monkeypatch.setattr(catalogue, "COUNT_BOUND", 56)
+    page = run(member, q="visitor", n=25)
+    assert (page.count, page.count_bounded, len(page.rows)) == (56, True, 25)
 
 
 def test_the_count_is_exact_up_to_the_bound_then_bound_plus(world, member, monkeypatch):
@@ -412,10 +431,14 @@ def test_the_catalogue_query_count_does_not_grow_with_the_page(member, proposal,
     small = _queries(client, "/data/?n=25" + cols)
     big = _queries(client, "/data/?n=100" + cols)
     # session, user, roles, proposals for the form, beamlines, count (on PostgreSQL: the candidates with the
-    # count), page, then one per relation shown (sample, protein, session) and the tags of the page (+ the
-    # bulk actions' own nothing): the same for 25 rows and 60.
+    # count), page with the names of the relations shown (sample, protein, session) joined, and the tags of the
+    # page (+ the bulk actions' own nothing): the same for 25 rows and 60.
     assert small == big
     assert big <= 11
+    assert big <= 8  # the relations shown were a query each
+    # A search: the look down the index, then every match or the count (on SQLite: the count), then as above.
+    assert _queries(client, "/data/?n=25&q=visitor" + cols) == _queries(client, "/data/?n=100&q=visitor" + cols)
+    assert _queries(client, "/data/?n=100&q=visitor" + cols) <= 9
 
 
 def test_the_sample_page_query_count_does_not_grow_with_its_collections(member, proposal, mx3, alice_samples):
