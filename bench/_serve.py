@@ -1,6 +1,7 @@
 """What the HTTP benchmarks share: a throwaway PostgreSQL database, gunicorn on a free port, keep-alive clients,
 and the figures printed alike: p50/p95/p99, requests per second, the server's CPU per request (the gunicorn
-processes' CPU time over the run / requests answered), its ratio to the bare-SQL floor, and the load average.
+processes' CPU time over the run / requests answered) and PostgreSQL's beside it (its processes' CPU time over the
+run / requests: work moved into SQL shows there), the ratio to the bare-SQL floor, and the load average.
 
 CPU per request is the figure that holds on a noisy machine: latency on a shared 2-core machine is mostly
 queueing behind other work, CPU time is what this code costs. The floor is the same statements as bare
@@ -159,6 +160,22 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU time of this machine's PostgreSQL processes (the server's backends: the benches' workers
+    keep their connections for the run, so the difference over a run is what their statements cost it)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if Path(f"/proc/{entry}/comm").read_text().strip() != "postgres":
+                    continue
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
@@ -244,14 +261,19 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: list[str]
-    cpu: float  # the server's CPU seconds over the measured part
+    cpu: float  # the server's CPU seconds over the measured part (gunicorn's processes)
     sent: int  # requests answered in it
     answers: list[bytes] = field(default_factory=list)
     load: str = ""
+    pg_cpu: float = 0.0  # PostgreSQL's CPU seconds over the measured part
 
     @property
     def cpu_per_request(self) -> float:
         return self.cpu / self.sent if self.sent else float("nan")
+
+    @property
+    def pg_cpu_per_request(self) -> float:
+        return self.pg_cpu / self.sent if self.sent else float("nan")
 
 
 def report(result: Result, *, floor: float | None = None, goals: str = "") -> None:
@@ -264,7 +286,10 @@ def report(result: Result, *, floor: float | None = None, goals: str = "") -> No
             f"   p99 {percentile(lat, 0.99) * 1000:6.1f} ms   max {lat[-1] * 1000:6.1f} ms"
             f"   {len(lat) / result.seconds:6.0f} req/s" + (f"   (goals: {goals})" if goals else "")
         )
-        line = f"  server CPU {result.cpu_per_request * 1000:6.2f} ms/request ({result.sent} requests)"
+        line = (
+            f"  server CPU {result.cpu_per_request * 1000:6.2f} ms/request ({result.sent} requests;"
+            f" PostgreSQL {result.pg_cpu_per_request * 1000:.2f} ms more)"
+        )
         if floor:
             line += (
                 f"   floor {floor * 1000:.2f} ms: CPU/floor {result.cpu_per_request / floor:4.1f}×,"
@@ -322,13 +347,13 @@ class Bench:
         clock.go.set()
         for t in threads:
             t.warm.wait(timeout=120)
-        cpu_before = tree_cpu_seconds(self.server.pid)
+        cpu_before, pg_before = tree_cpu_seconds(self.server.pid), postgres_cpu_seconds()
         clock.start()
         began = time.monotonic()
         for t in threads:
             t.join(timeout=seconds + 120)
         wall = time.monotonic() - began
-        cpu = tree_cpu_seconds(self.server.pid) - cpu_before
+        cpu, pg_cpu = tree_cpu_seconds(self.server.pid) - cpu_before, postgres_cpu_seconds() - pg_before
         return Result(
             label=label,
             clients=clients,
@@ -336,6 +361,7 @@ class Bench:
             latencies=[x for t in threads for x in t.latencies],
             errors=[e for t in threads for e in t.errors],
             cpu=cpu,
+            pg_cpu=pg_cpu,
             sent=sum(t.sent for t in threads),
             answers=[a for t in threads for a in t.answers] if keep_answers else [],
             load=load_average(),

@@ -10,14 +10,19 @@ location and a person, courier and tracking number on the legs, notes (LN2 toppe
 and an incident every tenth step. Each run fetches the shipment once through
 ``shipping.selectors.shipment_detail`` (timed apart) and renders the PDF from that fetch, with no query.
 Goal: the PDF under 300 ms.
+
+Printed for each figure: the median wall time (min, max), the median CPU time of the work (this thread's;
+on PostgreSQL the server's CPU is not in it), and the floor: the fetch's statements re-executed as bare SQL
+(``_common.sql_floor``), with CPU/floor and p50/floor. The PDF's figures are set against the same floor (the
+fetch's SQL: building the data and drawing do not query), which shows how much drawing costs beside the data
+it draws. The load average (1, 5, 15 min) is printed at the start and at the end.
 """
 
 import argparse
 import datetime as dt
 import re
-import time
 
-from _common import median_ms, new_member, throwaway_database  # sets up Django first
+from _common import Timings, figures, load_reported, new_member, sql_floor, throwaway_database  # sets up Django first
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -72,7 +77,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
-    with throwaway_database():
+    with load_reported("transport_pdf"), throwaway_database():
         from shipping import labels
         from shipping.choices import LocationKind
         from shipping.pdf.transport import render_transport_history, transport_history
@@ -89,37 +94,40 @@ def main() -> None:
         ]
         count = seed_events(shipment, users, locations)
 
-        timings = {name: [] for name in ("fetch", "data", "render", "pdf")}
-        size, queries, page_count = 0, 0, 0
+        def fetch():
+            fetched = shipment_detail(user).get(pk=shipment.pk)
+            list(fetched.dewars.all())  # the prefetches run with the first access
+            return fetched
+
+        timings = {name: Timings() for name in ("fetch", "data", "render", "pdf")}
+        size, captured, page_count = 0, [], 0
         for _ in range(args.runs):
             with CaptureQueriesContext(connection) as ctx:
-                start = time.perf_counter()
-                fetched = shipment_detail(user).get(pk=shipment.pk)
-                list(fetched.dewars.all())  # the prefetches run with the first access
-                timings["fetch"].append(time.perf_counter() - start)
-            queries = len(ctx.captured_queries)
+                fetched = timings["fetch"].time(fetch)
+            captured = ctx.captured_queries
             with CaptureQueriesContext(connection) as during:
-                start = time.perf_counter()
-                history = transport_history(fetched)
-                middle = time.perf_counter()
-                content = render_transport_history(history)
-                end = time.perf_counter()
+                history = timings["data"].time(lambda fetched=fetched: transport_history(fetched))
+                content = timings["render"].time(lambda history=history: render_transport_history(history))
             assert not during.captured_queries, "rendering must not query"
-            timings["data"].append(middle - start)
-            timings["render"].append(end - middle)
-            timings["pdf"].append(end - start)
+            timings["pdf"].add(
+                timings["data"].wall[-1] + timings["render"].wall[-1],
+                timings["data"].cpu[-1] + timings["render"].cpu[-1],
+            )
             size = len(content)
             page_count = len(re.findall(rb"/Type /Page\b(?!s)", content))
+        floor = sql_floor(captured, args.runs)
         # The file as the page and the API serve it, once, to be sure the whole path works.
         assert labels.transport_history_file(fetched).content.startswith(b"%PDF-")
 
         print(
             f"Transport history PDF, {DEWARS} dewars × {EVENTS} events ({count} steps), {args.runs} runs, {connection.vendor}, events bulk-created:"
         )
-        print(f"  fetch (shipment_detail)   {median_ms(timings['fetch'])}  {queries} queries")
-        print(f"  build data                {median_ms(timings['data'])}")
-        print(f"  render (platypus)         {median_ms(timings['render'])}")
-        print(f"  PDF (data + render)       {median_ms(timings['pdf'])}  {size / 1024:.0f} KiB, {page_count} pages")
+        print(f"  fetch (shipment_detail)   {figures(timings['fetch'], floor)}  {len(captured)} queries")
+        print(f"  build data                {figures(timings['data'], floor)}")
+        print(f"  render (platypus)         {figures(timings['render'], floor)}")
+        print(
+            f"  PDF (data + render)       {figures(timings['pdf'], floor)}  {size / 1024:.0f} KiB, {page_count} pages"
+        )
         print("  goal: PDF under 300 ms; 0 queries while drawing")
 
 

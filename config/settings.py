@@ -171,6 +171,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # that two runs in one checkout do not share it; Django deletes it when the run ends.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
+# The hot paths' statements (lims.compiled) PREPAREd once per PostgreSQL connection. Off behind a pooler in
+# transaction mode (PgBouncer's default), which does not keep a session's prepared statements.
+DB_PREPARED = envbool("DB_PREPARED", True)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -40,8 +40,20 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from .choices import FacilityRole, ProposalKind
+from .compiled import CompiledQuery
 
 STAFF_ROLES = frozenset(FacilityRole.values)
+
+
+def _roles_of(user):
+    from django.contrib.auth import get_user_model
+
+    memberships = get_user_model().groups.through.objects
+    return memberships.filter(user_id=user, group__name__in=sorted(STAFF_ROLES)).values_list("group__name")
+
+
+# Read on every request of facility staff (a scan checks its scanner's roles): compiled once per process.
+_ROLES = CompiledQuery(_roles_of)
 
 
 def facility_roles(user) -> frozenset[str]:
@@ -50,7 +62,7 @@ def facility_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_facility_roles", None)
     if cached is None:
-        names = set(user.groups.filter(name__in=STAFF_ROLES).values_list("name", flat=True))
+        names = {name for (name,) in _ROLES.rows(user=user.pk)}
         if user.is_superuser:
             names.add(FacilityRole.ADMIN)
         cached = frozenset(names)

@@ -7,7 +7,14 @@ counts across sizes or check an upper bound, always through this, on the default
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from lims.compiled import source_of
+
 
 def count_queries() -> CaptureQueriesContext:
     """A context that records every query run inside it (``len()`` of it, or ``.captured_queries``)."""
     return CaptureQueriesContext(connection)
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """The SQL of each captured query; a prepared statement's EXECUTE (lims.compiled, PostgreSQL) as its SQL."""
+    return [source_of(query["sql"]) for query in queries.captured_queries]

@@ -21,7 +21,7 @@ from samples import services as sample_services
 from samples.api.serializers import ChangerPositionSerializer, SampleLocatedSerializer, UnloadResultSerializer
 from samples.selectors import changer_contents
 
-from .located import beamline_rows, located_items, session_rows
+from .located import beamline_rows, changer_beamline, located_items, session_rows
 
 ERROR = core.ERROR
 
@@ -86,4 +86,4 @@ class BeamlineViewSet(core.BeamlineViewSet):
     def samples(self, request, pk=None):
         """The samples in the beamline's sample changer with their positions, in changer order (members see
         their own proposals' samples only)."""
-        return sample_page(self, beamline_rows(request.user, self.get_object()))
+        return sample_page(self, beamline_rows(request.user, changer_beamline(self, pk)))

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from django.http import Http404
+
 from lims.compiled import CompiledQuery
 from lims.models import Beamline
+from lims.selectors import beamline_visible_to
 from samples.ispyb.compiled import MachineStandIn
 from samples.models import CRYSTAL_FIELDS, DIFFRACTION_PLAN_FIELDS
 
@@ -40,6 +43,20 @@ ROW = (
 _OWN, _PLAN = len(OWN), len(OWN) + len(PLAN)
 
 
+def changer_beamline(view, pk) -> Beamline:
+    """The beamline of a changer's list as the view's ``get_object`` finds it (404 when not the principal's): for
+    a beamline's token through SQL compiled once per process, since beamline control asks all day."""
+    user = view.request.user
+    if not getattr(user, "is_machine", False):
+        return view.get_object()
+    number = int(pk) if str(pk).isdigit() else 0
+    found = _MACHINE_BEAMLINE.objects(token=user.beamline_id, pk=number) if 0 < number < 2**63 else []
+    if not found:
+        raise Http404("No Beamline matches the given query.")
+    view.check_object_permissions(view.request, found[0])
+    return found[0]
+
+
 def beamline_rows(user, beamline: Beamline):
     """The rows of the samples in ``beamline``'s changer that ``user`` sees: a beamline's token through SQL
     compiled once per process (its scope is its beamline), people through the ORM (theirs, their roles)."""
@@ -57,6 +74,7 @@ def session_rows(user, session):
     return samples_of_session(user, session).values_list(*ROW)
 
 
+_MACHINE_BEAMLINE = CompiledQuery(lambda token, pk: beamline_visible_to(MachineStandIn(token)).filter(pk=pk))
 _OF_BEAMLINE = CompiledQuery(
     lambda token, beamline: samples_of_beamline(MachineStandIn(token), SimpleNamespace(pk=beamline)).values_list(*ROW)
 )
@@ -67,28 +85,49 @@ _OF_SESSION = CompiledQuery(
 )
 
 
+# The answer's keys in order: the sample's own, what its puck shares with the puck's other pins, the pin's
+# address, the plan. One dict a row, made at once from a tuple of its values.
+KEYS = (
+    *OWN,
+    "proposal",
+    "container",
+    "beamline",
+    "changer_position",
+    "beamline_name",
+    "changer_address",
+    "position_code",
+    "protein",
+    "address",
+    *PLAN,
+)
+
+
 def located_items(rows: list[tuple]) -> list[dict]:
-    """The answer's items for rows of ``ROW`` (a ``values_list`` of the list's queryset)."""
-    places: dict[tuple, dict] = {}  # a puck's sixteen pins share its place
+    """The answer's items for rows of ``ROW`` (a ``values_list`` of the list's queryset). What a puck's sixteen
+    pins share (its proposal, the puck, its place) and a protein's name are made once and shared."""
+    pucks: dict[int, tuple] = {}
+    proteins: dict[int, dict] = {}
     beamlines: dict[int, Beamline] = {}
     items = []
     for row in rows:
-        item = dict(zip(OWN, row[:_OWN], strict=True))
         code, number, protein_id, acronym, container_id, name, barcode, kind, beamline_id, position = row[_PLAN:-2]
-        item["proposal"] = f"{code}{number}"  # Proposal.name
-        item["protein"] = {"id": protein_id, "acronym": acronym}
-        item["container"] = {"id": container_id, "name": name, "barcode": barcode, "container_type": kind}
-        item["beamline"] = beamline_id
-        item["changer_position"] = position
-        place = places.get((beamline_id, position))
-        if place is None:
-            place = places[beamline_id, position] = _place(row, beamlines, beamline_id, position)
-        item.update(place)
-        item["address"] = (
-            None if place["changer_address"] is None else f"{place['changer_address']}:{item['position']:02d}"
-        )
-        item.update(zip(PLAN, row[_OWN:_PLAN], strict=True))
-        items.append(item)
+        puck = pucks.get(container_id)
+        if puck is None:
+            place = _place(row, beamlines, beamline_id, position)
+            puck = pucks[container_id] = (
+                f"{code}{number}",  # Proposal.name
+                {"id": container_id, "name": name, "barcode": barcode, "container_type": kind},
+                beamline_id,
+                position,
+                place["beamline_name"],
+                place["changer_address"],
+                place["position_code"],
+            )
+        protein = proteins.get(protein_id)
+        if protein is None:
+            protein = proteins[protein_id] = {"id": protein_id, "acronym": acronym}
+        address = None if puck[5] is None else f"{puck[5]}:{row[3]:02d}"  # row[3]: the pin's position
+        items.append(dict(zip(KEYS, (*row[:_OWN], *puck, protein, address, *row[_OWN:_PLAN]), strict=True)))
     return items
 
 

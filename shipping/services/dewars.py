@@ -113,6 +113,7 @@ _LOCK_SHIPMENT_OF_CODE = CompiledQuery(
 )
 _LOCK_DEWAR_BY_PK = CompiledQuery(lambda shipment, pk: _dewars_locked(shipment, pk=pk))
 _LOCK_DEWAR_BY_CODE = CompiledQuery(lambda shipment, barcode: _dewars_locked(shipment, barcode=barcode))
+_DEWAR_STATUSES = CompiledQuery(lambda shipment: Dewar.objects.filter(shipment_id=shipment).values_list("status"))
 
 
 def _lock_where(shipments: list[Shipment], **dewar_lookup) -> Dewar | None:
@@ -165,7 +166,7 @@ def shipment_status_from(statuses: list[str]) -> str | None:
 
 def _sync_shipment(shipment: Shipment, user, at) -> None:
     """Set the (locked) shipment's status from its dewars, in the same transaction: the two never disagree."""
-    statuses = list(Dewar.objects.filter(shipment=shipment).values_list("status", flat=True))
+    statuses = [status for (status,) in _DEWAR_STATUSES.rows(shipment=shipment.pk)]
     target = shipment_status_from(statuses)
     if target is None or target == shipment.status or shipment.status == ShipmentStatus.CANCELLED:
         return

@@ -1,6 +1,7 @@
 """Queries compiled once (lims.compiled): the same rows and instances as the queryset, the SQL built once."""
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 
 from lims.compiled import CompiledQuery
@@ -46,3 +47,66 @@ def test_a_value_the_orm_transforms_is_refused_not_baked_in():
     query = CompiledQuery(lambda code: Dewar.objects.filter(barcode__icontains=code))
     with pytest.raises(ValueError, match="not plain parameters"):
         query.rows(code="DW")
+
+
+# --- PostgreSQL: each compiled statement prepared once per connection ------------------------------------------
+
+postgres_only = pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="prepared statements: PostgreSQL"
+)
+
+
+def _prepared_statements() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, parameter_types::text FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)  # the connection is closed and opened again
+def test_a_compiled_statement_is_prepared_once_per_connection_and_answers_the_same(shipment):
+    from django.db import connection
+
+    dewar = shipment.dewars.get()
+    query = CompiledQuery(lambda pk, name: Dewar.objects.filter(pk=pk, name=name).values_list("barcode"))
+    assert query.rows(pk=dewar.pk, name=dewar.name) == [(dewar.barcode,)]
+    assert query.rows(pk=dewar.pk, name="no such name") == []
+    (compiled,) = query._compiled.values()
+    assert _prepared_statements()[compiled.name] in (
+        "{bigint,text}",
+        "{text,bigint}",
+    )  # in the order the ORM writes them
+    connection.close()  # a new connection: prepared again, not "does not exist"
+    assert query.rows(pk=dewar.pk, name=dewar.name) == [(dewar.barcode,)]
+    assert compiled.name in _prepared_statements()
+
+
+@postgres_only
+def test_a_statement_that_cannot_be_prepared_runs_as_plain_sql_in_a_usable_transaction(shipment):
+    from django.db import connection
+
+    dewar = shipment.dewars.get()
+    query = CompiledQuery(lambda pk: Dewar.objects.filter(pk=pk).values_list("name"))
+    query._prepared({"pk": dewar.pk})  # compiled, not yet run: its name is known
+    (compiled,) = query._compiled.values()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"PREPARE {compiled.name} AS SELECT 1")  # the name taken: PREPARE fails
+        assert query.rows(pk=dewar.pk) == [(dewar.name,)]
+        assert Dewar.objects.filter(pk=dewar.pk).exists()  # the transaction was not aborted
+
+
+@postgres_only
+def test_no_prepared_statement_when_turned_off_or_for_a_value_of_another_type(shipment, settings):
+    dewar = shipment.dewars.get()
+    settings.DB_PREPARED = False
+    off = CompiledQuery(lambda pk: Dewar.objects.filter(pk=pk).values_list("name"))
+    assert off.rows(pk=dewar.pk) == [(dewar.name,)]
+    assert next(iter(off._compiled.values())).name not in _prepared_statements()
+    settings.DB_PREPARED = True
+    query = CompiledQuery(lambda pk: Dewar.objects.filter(pk=pk).values_list("name"))
+    assert query.rows(pk=dewar.pk) == [(dewar.name,)]
+    assert next(iter(query._compiled.values())).name in _prepared_statements()
+    assert query.rows(pk=str(dewar.pk)) == [(dewar.name,)]  # not the prepared bigint: plain SQL, still right

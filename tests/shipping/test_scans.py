@@ -7,7 +7,7 @@ from shipping.models import Dewar, DewarEvent
 from shipping.services import dewar_incident, dewar_move, dewar_receive, shipment_send
 from shipping.services.scans import next_action
 from tests.conftest import api_as
-from tests.queries import count_queries
+from tests.queries import count_queries, statements
 
 pytestmark = pytest.mark.django_db
 
@@ -299,7 +299,7 @@ def test_a_scan_with_a_location_costs_a_fixed_number_of_queries(
     assert response.status_code == 201 and response.json()["next_action"] == "dispatch"
     # token, roles, location, (begin), lock shipment, lock dewar, update, event, audit, dewars' statuses,
     # shipment update + its audit, (commit), then the next action: one query whether the dewar was used
-    assert len(queries) <= 12, "\n".join(q["sql"][:90] for q in queries.captured_queries)
+    assert len(queries) <= 12, "\n".join(sql[:90] for sql in statements(queries))
 
 
 @pytest.mark.parametrize("where", ["stores", "beamline", "nowhere"])

@@ -413,3 +413,18 @@ def test_the_native_sample_lists_are_what_their_serializer_declares(staff, beaml
         item["changer_address"] == "2:2"
         for item in staff.get(f"/api/v1/beamlines/{flex.pk}/samples/").json()["results"]
     )
+
+
+def test_a_token_asking_a_changer_that_is_not_its_own_gets_a_404(isara):
+    """The token's beamline is found by SQL compiled once (samples.api.located.changer_beamline): the same 404s
+    as the view's own get_object, for another id, one that is no number, one past bigint, an inactive beamline."""
+    from rest_framework.test import APIClient
+
+    machine = APIClient()
+    machine.credentials(HTTP_AUTHORIZATION=f"Bearer {f.api_token(isara)}")
+    assert machine.get(f"/api/v1/beamlines/{isara.pk}/samples/").status_code == 200
+    for pk in (isara.pk + 1000, "abc", 2**63, 0):
+        assert_error(machine.get(f"/api/v1/beamlines/{pk}/samples/"), 404, "not_found")
+    isara.active = False
+    isara.save(update_fields=["active"])
+    assert_error(machine.get(f"/api/v1/beamlines/{isara.pk}/samples/"), 404, "not_found")

@@ -13,6 +13,7 @@ from samples.models import RobotAction, SampleStatusChange
 from samples.services import container_assign, container_unassign
 from tests import factories as f
 from tests.queries import count_queries
+from tests.queries import statements as statements_of
 
 BASE = "/ispyb/api/v1/"
 ERROR_KEYS = {"detail", "code"}
@@ -517,7 +518,7 @@ def test_a_robot_action_report_is_the_bearer_one_lookup_and_one_insert(mx3, load
     with count_queries() as ctx:
         response = mx3.post("events/robot-action", robot_action(sessionId=session.pk, blSampleId=sample.pk))
     assert response.status_code == 201
-    statements = [q["sql"].split(" ", 1)[0] for q in ctx.captured_queries]
+    statements = [sql.split(" ", 1)[0] for sql in statements_of(ctx)]
     # The token; the session with the sample (a subquery); the INSERT. Transaction statements aside.
     assert [s for s in statements if s in ("SELECT", "INSERT", "UPDATE")] == ["SELECT", "SELECT", "INSERT"]
     assert RobotAction.objects.get(pk=response.json()["robotActionId"]).sample_id == sample.pk

@@ -19,7 +19,7 @@ from samples.data.models import DataCollection, DataCollectionGroup, ProcessingS
 from samples.services import container_assign
 from tests import factories as f
 from tests.conftest import api_as
-from tests.queries import count_queries
+from tests.queries import count_queries, statements
 
 pytestmark = pytest.mark.django_db
 
@@ -139,10 +139,10 @@ def test_a_bulk_of_1000_is_one_upsert_in_a_few_queries(line):
     ]
     # token, samples, sessions, stored collections, groups (found), transaction + the INSERT(s):
     # one on PostgreSQL, as many as SQLite's 999 parameters take on SQLite.
-    inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "samples_datacollection"')]
+    inserts = [sql for sql in statements(queries) if sql.startswith('INSERT INTO "samples_datacollection"')]
     fields = len(DataCollection._meta.concrete_fields) - 1  # all but the id
     assert len(inserts) == math.ceil(1000 / connection.ops.bulk_batch_size([None] * fields, items))
-    assert len(queries) - len(inserts) <= 8, [q["sql"][:80] for q in queries.captured_queries]
+    assert len(queries) - len(inserts) <= 8, [sql[:80] for sql in statements(queries)]
     assert DataCollection.objects.count() == 1000
     assert DataCollectionGroup.objects.count() == len(samples)
 
