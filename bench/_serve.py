@@ -187,8 +187,9 @@ def load_average() -> str:
 class Client(threading.Thread):
     """One client process: its own keep-alive connection, the next request as soon as answered (or paced)."""
 
-    def __init__(self, port, number, request, expect, headers, clock, warmup, interval=0.0):
+    def __init__(self, port, number, request, expect, headers, clock, warmup, interval=0.0, keep=""):
         super().__init__(daemon=True)
+        self.keep = keep  # "all" answers, the "last" one, or none: half a megabyte each is not kept by default
         self.port, self.number, self.request, self.expect, self.headers = port, number, request, expect, headers
         self.clock, self.warmup, self.interval = clock, warmup, interval
         self.warm = threading.Event()  # its warm-up requests are answered
@@ -229,7 +230,10 @@ class Client(threading.Thread):
             elif counted:
                 self.sent += 1
                 self.latencies.append(elapsed)
-                self.answers.append(data)
+                if self.keep == "all":
+                    self.answers.append(data)
+                elif self.keep == "last":
+                    self.answers = [data]
             i += 1
             if self.interval:
                 time.sleep(max(0.0, self.interval - elapsed))  # a person scans, reads, takes the next
@@ -333,14 +337,16 @@ class Bench:
         headers: dict | None = None,
         warmup: int = 5,
         interval: float = 0.0,
-        keep_answers: bool = False,
+        keep_answers: bool | str = False,
     ) -> Result:
         """``clients`` clients calling ``request(client_number, i)`` -> (method, path, body); once every client's
         ``warmup`` requests are answered (every worker has loaded its code), ``seconds`` are measured: the
-        latencies, and the server's CPU time read before and after."""
+        latencies, and the server's CPU time read before and after. ``keep_answers``: True keeps every answer,
+        "last" each client's last one (a long list's: memory the clients would otherwise fill)."""
+        keep = "all" if keep_answers is True else (keep_answers or "")
         clock = Clock(seconds)
         threads = [
-            Client(self.port, n, request, expect, headers or {}, clock, warmup, interval) for n in range(clients)
+            Client(self.port, n, request, expect, headers or {}, clock, warmup, interval, keep) for n in range(clients)
         ]
         for t in threads:
             t.start()
@@ -363,7 +369,7 @@ class Bench:
             cpu=cpu,
             pg_cpu=pg_cpu,
             sent=sum(t.sent for t in threads),
-            answers=[a for t in threads for a in t.answers] if keep_answers else [],
+            answers=[a for t in threads for a in t.answers],
             load=load_average(),
         )
 

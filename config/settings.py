@@ -132,6 +132,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # An API answer's data freed as soon as it is written, not by the garbage collector (DRF's cycles).
+    "lims.api.middleware.ReleaseRenderedResponse",
 ]
 
 ROOT_URLCONF = "config.urls"
