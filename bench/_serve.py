@@ -1,4 +1,5 @@
-"""What the HTTP benchmarks share: a throwaway PostgreSQL database, gunicorn on a free port, keep-alive clients,
+"""What the HTTP benchmarks share: a throwaway PostgreSQL database, gunicorn on a free port (sync workers, as the
+README deploys them; ``BENCH_WORKER_CLASS=gthread`` to try another), clients on their own connections,
 and the figures printed alike: p50/p95/p99, requests per second, the server's CPU per request (the gunicorn
 processes' CPU time over the run / requests answered) and PostgreSQL's beside it (its processes' CPU time over the
 run / requests: work moved into SQL shows there), the ratio to the bare-SQL floor, and the load average.
@@ -75,10 +76,11 @@ def start_gunicorn(port: int, workers: int, database_url: str) -> subprocess.Pop
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        # gunicorn as the README deploys it behind the proxy: sync workers, one request per connection, each
+        # taken by a free worker. (gthread with one thread lets one worker take several keep-alive connections
+        # and serve them in turn while others idle: two clients ran at one worker's pace.)
         "--worker-class",
-        "gthread",  # keep-alive connections, as a scan station's browser and beamline control keep them
-        "--threads",
-        "1",
+        os.environ.get("BENCH_WORKER_CLASS", "sync"),
         "--log-level",
         "warning",
     ]
@@ -185,7 +187,8 @@ def load_average() -> str:
 
 
 class Client(threading.Thread):
-    """One client process: its own keep-alive connection, the next request as soon as answered (or paced)."""
+    """One client process: its own connection (kept while the server keeps it), the next request as soon as answered
+    (or paced)."""
 
     def __init__(self, port, number, request, expect, headers, clock, warmup, interval=0.0, keep=""):
         super().__init__(daemon=True)
