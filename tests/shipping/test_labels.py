@@ -1,131 +1,36 @@
-"""Labels as PDF: every DataMatrix printed reads back as its code, the clear text is on the page, the
-facility's sheet layout is obeyed and refused when it does not fit, and who may print what.
-
-The PDFs are rasterised with pdftoppm and read with pdftotext (poppler-utils, installed by `make test`);
-the codes are read back with the project's own decoder, ``lims.barcodes.decode.decode_pil``.
+"""Labels as PDF: every DataMatrix printed reads back as its code, the clear text is on the page, the facility's
+sheet layout is obeyed and refused when it does not fit. Who may print what, bad parameters and the buttons:
+``test_label_access.py``. The PDFs are read back by ``tests/shipping/label_pdfs.py``.
 """
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from django.contrib.messages import get_messages
 from django.test import override_settings
 from django.urls import reverse
-from PIL import Image
 
-from lims.barcodes.codes import validate_location_code
-from lims.barcodes.decode import decode_pil
-from lims.choices import FacilityRole
-from samples.models import Container, Sample
+from samples.models import Sample
 from shipping import labels
 from shipping.checks import label_layouts
-from shipping.choices import LocationKind, SafetyLevel
-from shipping.pdf import REMOVE_OLD_LABELS, LabelLayoutError, SheetLayout, sample_changer_position_code
+from shipping.choices import SafetyLevel
+from shipping.pdf import REMOVE_OLD_LABELS, LabelLayoutError, SheetLayout
 from shipping.selectors import shipment_detail
-from shipping.services import shipment_cancel
 from tests import factories as f
-from tests.conftest import api_as
-from tests.queries import count_queries
+from tests.shipping.label_pdfs import codes_on, get_labels, page_mm, pages, rasterise, text_of, tree
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils (pdftoppm) is not installed"),
 ]
 
-# The lowest resolution at which every symbol reads, with margin: 14 mm pin symbols decode at 72 dpi already;
-# 150 dpi leaves room for the 9.5 mm symbols of the Letter layout (2.7 pixels a module at 100 dpi is too few).
-DPI = 150
 # Pin symbols are sized for a pin cap (5.3 mm, 6.4 mm with the quiet zone): read back as a 300 dpi printer puts
 # them on paper.
 PIN_DPI = 300
-KINDS = ("dewars", "pucks", "pins")
-
-
-# --- reading a PDF back ------------------------------------------------------------------------------------
-
-
-def rasterise(pdf: bytes, dpi: int = DPI, gray: bool = True) -> list[Image.Image]:
-    """Every page of ``pdf`` as an image, as a printer would put it on paper."""
-    assert pdf.startswith(b"%PDF-")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "labels.pdf"
-        path.write_bytes(pdf)
-        options = ["-gray"] if gray else []
-        subprocess.run(["pdftoppm", "-r", str(dpi), *options, str(path), str(Path(tmp) / "page")], check=True)
-        pages = sorted(Path(tmp).glob("page*"), key=lambda p: int(re.findall(r"\d+", p.stem)[-1]))
-        return [Image.open(p).copy() for p in pages]
-
-
-def codes_on(pdf: bytes, dpi: int = DPI) -> list[str]:
-    """Every DataMatrix code read from the rasterised pages, once per page it is on."""
-    # A page holds many codes: read at full size too (the decoder's quick pass settles a photo of one code).
-    pages_ = rasterise(pdf, dpi)
-    return [code.text for page in pages_ for code in decode_pil(page, fallback_budget_ms=0, expected=2)]
-
-
-def text_of(pdf: bytes) -> str:
-    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
-    return result.stdout.decode()
-
-
-def info(pdf: bytes) -> dict[str, str]:
-    result = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
-    return dict(line.split(":", 1) for line in result.stdout.decode().splitlines() if ":" in line)
-
-
-def pages(pdf: bytes) -> int:
-    return int(info(pdf)["Pages"])
-
-
-def page_mm(pdf: bytes) -> tuple[int, int]:
-    """The first page's size in whole millimetres ("419.528 x 595.276 pts" → (148, 210))."""
-    width, height = re.findall(r"[\d.]+", info(pdf)["Page size"])[:2]
-    return round(float(width) * 25.4 / 72), round(float(height) * 25.4 / 72)
-
-
-# --- the shipment to label -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def delivery(db):
-    return f.LocationFactory(name="ID23-1", kind=LocationKind.BEAMLINE, barcode="LOC-ID23-1")
-
-
-@pytest.fixture
-def labelled(proposal, member, delivery):
-    """Alice's shipment of 2 dewars × 2 pucks × 4 pins, coded but for one puck and one pin.
-
-    Puck Lab-D2-P2 has no barcode; pin Lab-0-1-2 (dewar 1, puck 2, position 3) has no pin code.
-    """
-    shipment = f.shipment_tree(proposal=proposal, user=member, dewars=2, pucks=2, samples=4, name="Lab")
-    shipment.dewars.update(delivery_location=delivery)
-    shipment.safety_level = SafetyLevel.YELLOW
-    shipment.save(update_fields=["safety_level"])
-    for n, container in enumerate(Container.objects.filter(shipment=shipment).order_by("id")):
-        if container.name != "Lab-D2-P2":
-            Container.objects.filter(pk=container.pk).update(barcode=f"PK-{n + 1:04d}")
-    for n, sample in enumerate(Sample.objects.filter(container__shipment=shipment).order_by("id")):
-        if sample.name != "Lab-0-1-2":
-            Sample.objects.filter(pk=sample.pk).update(pin_code=f"LB{n + 1:08d}")
-    return shipment_detail(member).get(pk=shipment.pk)
-
-
-def tree(shipment):
-    dewars = list(shipment.dewars.all())
-    containers = [c for d in dewars for c in d.containers.all()]
-    samples = [s for c in containers for s in c.samples.all()]
-    return dewars, containers, samples
-
-
-def get_labels(user, shipment, kind, **params):
-    return api_as(user).get(f"/api/v1/shipments/{shipment.pk}/labels/{kind}/", params)
 
 
 # --- dewar labels ------------------------------------------------------------------------------------------
@@ -465,207 +370,3 @@ def test_a_layout_that_does_not_fit_is_a_clear_message_on_the_page_and_in_the_ap
     response = client.get(reverse("shipping:labels", args=[labelled.pk, "pins"]))
     assert response.status_code == 302 and response.url == reverse("shipping:detail", args=[labelled.pk])
     assert "PIN_LABEL_COLUMNS" in str(next(iter(get_messages(response.wsgi_request))))
-
-
-# --- location sheets ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def facility(db, delivery):
-    """Locations and two beamlines: an ISARA-like changer of 4 positions and a FlexHCD of 2 cells × 3."""
-    f.LocationFactory(name="Stores shelf A", kind=LocationKind.STORES, barcode="LOC-SHELF-A")
-    f.LocationFactory(name="Shelf without code", kind=LocationKind.STORES, barcode=None)
-    f.LocationFactory(name="Old shelf", kind=LocationKind.STORES, barcode="LOC-OLD", active=False)
-    f.BeamlineFactory(name="ID23-1", puck_positions=4)
-    f.BeamlineFactory(name="ID30B", sample_changer_model="FlexHCD", puck_positions=6, positions_per_cell=3)
-    f.BeamlineFactory(name="Closed", puck_positions=2, active=False)
-
-
-def test_location_sheets_carry_every_location_and_changer_position(stores, facility):
-    response = api_as(stores).get("/api/v1/locations/labels/")
-
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == 'attachment; filename="location-barcodes.pdf"'
-    found = codes_on(response.content)
-    expected = ["LOC-ID23-1", "LOC-SHELF-A"]
-    expected += [f"ID23-1-SC-{n}" for n in range(1, 5)]
-    expected += [f"ID30B-SC-{cell}-{puck}" for cell in (1, 2) for puck in (1, 2, 3)]
-    assert sorted(found) == sorted(expected)
-    text = text_of(response.content)
-    for code in expected:
-        assert code in text
-    assert "Stores shelf A" in text and "ID30B position 2:3" in text and "cell 2 puck 3" in text
-    assert "No barcode, not printed: Shelf without code" in text
-    assert "LOC-OLD" not in text and "Closed" not in text
-
-
-def test_sample_changer_codes_are_location_codes():
-    for code in [
-        sample_changer_position_code("ID23-1", 29),
-        sample_changer_position_code("id30b", 24, 3),
-        sample_changer_position_code("P11 (DESY)", 1),
-    ]:
-        assert validate_location_code(code) == code
-    assert sample_changer_position_code("id30b", 24, 3) == "ID30B-SC-8-3"
-    assert sample_changer_position_code("P11 (DESY)", 1) == "P11-DESY-SC-1"
-
-
-# --- access ------------------------------------------------------------------------------------------------
-
-# What each persona gets on the labels of Alice's shipment: another proposal's member a 404 (never a 403
-# that would confirm the shipment exists); facility staff print any proposal's labels.
-SHIPMENT_LABELS = {"member": 200, "outsider": 404, "stores": 200, "beamline_staff": 200, "admin_user": 200}
-# Location sheets are facility facts, not a proposal's: a signed-in user without the role is refused (403).
-LOCATION_LABELS = {"member": 403, "outsider": 403, "stores": 200, "beamline_staff": 200, "admin_user": 200}
-
-
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("persona", sorted(SHIPMENT_LABELS))
-def test_who_may_print_a_shipments_labels(client, request, labelled, persona, kind):
-    user = request.getfixturevalue(persona)
-    client.force_login(user)
-
-    page = client.get(reverse("shipping:labels", args=[labelled.pk, kind]))
-    api = get_labels(user, labelled, kind)
-
-    assert page.status_code == SHIPMENT_LABELS[persona]
-    assert api.status_code == SHIPMENT_LABELS[persona]
-    if api.status_code == 404:
-        assert api.json()["code"] == "not_found"
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_anonymous_may_not_print_labels(client, labelled, kind):
-    url = reverse("shipping:labels", args=[labelled.pk, kind])
-
-    response = client.get(url)
-
-    assert response.status_code == 302 and response.url == f"{reverse('login')}?next={url}"
-    api = get_labels(None, labelled, kind)
-    assert api.status_code == 401 and api.json()["code"] == "not_authenticated"
-
-
-@pytest.mark.parametrize("persona", sorted(LOCATION_LABELS))
-def test_who_may_print_location_sheets(client, request, facility, persona):
-    user = request.getfixturevalue(persona)
-    client.force_login(user)
-
-    page = client.get(reverse("shipping:location_labels"))
-    api = api_as(user).get("/api/v1/locations/labels/")
-
-    assert page.status_code == LOCATION_LABELS[persona]
-    assert api.status_code == LOCATION_LABELS[persona]
-    if api.status_code == 403:
-        assert api.json()["code"] == "permission_denied"
-    else:
-        assert page["Content-Type"] == api["Content-Type"] == "application/pdf"
-
-
-def test_location_sheets_refuse_anonymous_and_other_facility_roles(client, facility):
-    url = reverse("shipping:location_labels")
-    assert client.get(url).status_code == 302
-    assert api_as(None).get("/api/v1/locations/labels/").status_code == 401
-    for role in (FacilityRole.LOCAL_CONTACT, FacilityRole.MAILIN_OPERATOR):
-        user = f.UserFactory(username=role.replace(" ", "-"), groups=[role])
-        assert api_as(user).get("/api/v1/locations/labels/").status_code == 403
-
-
-def test_labels_print_in_any_status(member, labelled):
-    shipment_cancel(shipment=labelled, user=member)
-
-    for kind in KINDS:
-        assert get_labels(member, labelled, kind).status_code == 200
-
-
-# --- bad parameters ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def elsewhere(outsider, other_proposal):
-    """Another proposal's shipment: its dewar and puck ids must not be accepted on Alice's shipment."""
-    return f.shipment_tree(proposal=other_proposal, user=outsider, samples=1, name="Theirs")
-
-
-def bad_parameters(elsewhere):
-    dewar = elsewhere.dewars.get()
-    container = Container.objects.get(shipment=elsewhere)
-    return [
-        ("dewars", {"dewar": "abc"}, "dewar"),
-        ("dewars", {"dewar": "1.5"}, "dewar"),
-        ("dewars", {"dewar": str(dewar.pk)}, "dewar"),
-        ("dewars", {"dewar": "999999"}, "dewar"),
-        ("dewars", {"page_size": "B5"}, "page_size"),
-        ("dewars", {"page_size": "A4\x00"}, "page_size"),
-        ("pucks", {"container": "x"}, "container"),
-        ("pucks", {"container": str(container.pk)}, "container"),
-        ("pins", {"container": "-1"}, "container"),
-        ("pins", {"dewar": "99999999999999999999999"}, "dewar"),
-    ]
-
-
-def test_bad_parameters_are_a_400_that_names_them(client, member, labelled, elsewhere):
-    client.force_login(member)
-    for kind, params, field in bad_parameters(elsewhere):
-        api = get_labels(member, labelled, kind, **params)
-        page = client.get(reverse("shipping:labels", args=[labelled.pk, kind]), params)
-
-        assert api.status_code == 400, (kind, params)
-        assert api.json()["code"] == "invalid" and field in api.json()["errors"]
-        assert page.status_code == 400, (kind, params)
-        assert page.content.decode().startswith(f"{field}: ")
-
-
-def test_another_proposals_dewar_reads_as_no_dewar_at_all(member, labelled, elsewhere):
-    theirs = get_labels(member, labelled, "dewars", dewar=elsewhere.dewars.get().pk).json()["errors"]["dewar"][0]
-    nothing = get_labels(member, labelled, "dewars", dewar=999999).json()["errors"]["dewar"][0]
-
-    assert theirs.replace(str(elsewhere.dewars.get().pk), "N") == nothing.replace("999999", "N")
-
-
-def test_unknown_label_kinds_and_empty_parameters(client, member, labelled):
-    client.force_login(member)
-
-    assert client.get(reverse("shipping:labels", args=[labelled.pk, "crates"])).status_code == 404
-    assert get_labels(member, labelled, "crates").status_code == 404
-    assert get_labels(member, labelled, "dewars", dewar="", page_size="").status_code == 200
-    assert api_as(member).get(f"/api/v1/shipments/{labelled.pk}/labels/pins/", {"format": "pdf"}).status_code == 200
-
-
-# --- no queries while drawing ------------------------------------------------------------------------------
-
-
-def test_labels_render_from_the_fetched_tree_without_a_query(labelled):
-    dewars, containers, _ = tree(labelled)
-
-    with count_queries() as queries:
-        for kind in KINDS:
-            labels.shipment_labels(labelled, kind, {})
-        labels.shipment_labels(labelled, "pins", {"dewar": str(dewars[0].pk), "container": str(containers[0].pk)})
-    assert len(queries) == 0, queries.captured_queries
-
-
-# --- where the buttons are ---------------------------------------------------------------------------------
-
-
-def test_the_shipment_page_has_the_label_buttons(client, member, labelled):
-    dewars, containers, _ = tree(labelled)
-    client.force_login(member)
-
-    html = client.get(reverse("shipping:detail", args=[labelled.pk])).content.decode()
-
-    for kind, label in (("dewars", "Dewar labels"), ("pucks", "Puck labels"), ("pins", "Pin labels")):
-        url = reverse("shipping:labels", args=[labelled.pk, kind])
-        assert f'href="{url}"' in html and label in html
-        assert f'href="{url}?dewar={dewars[1].pk}"' in html
-    assert f'href="{reverse("shipping:labels", args=[labelled.pk, "dewars"])}?page_size=A5"' in html
-    assert f'href="{reverse("shipping:labels", args=[labelled.pk, "pins"])}?container={containers[3].pk}"' in html
-
-
-@pytest.mark.parametrize(("persona", "shown"), [("member", False), ("stores", True), ("beamline_staff", True)])
-def test_the_dashboard_links_location_sheets_for_staff(client, request, persona, shown):
-    client.force_login(request.getfixturevalue(persona))
-
-    html = client.get(reverse("dashboard")).content.decode()
-
-    assert (reverse("shipping:location_labels") in html) is shown

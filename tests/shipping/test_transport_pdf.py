@@ -16,7 +16,7 @@ from shipping.services.dewars import dewar_dispatch, dewar_incident, dewar_move,
 from tests import factories as f
 from tests.conftest import api_as
 from tests.queries import count_queries
-from tests.shipping.test_labels import pages, rasterise, text_of
+from tests.shipping.label_pdfs import pages, rasterise, text_of
 
 pytestmark = [
     pytest.mark.django_db,
