@@ -34,7 +34,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from _serve import load_average  # noqa: E402  (standard library only at import)
+from _serve import load_average, statement_sql  # noqa: E402  (standard library only at import)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
@@ -112,17 +112,10 @@ def sql_floor(captured_queries: list[dict], runs: int, warmup: int = 3) -> float
     raw SQL on the same connection, rows fetched, over ``runs`` rounds after ``warmup``; or why there is none:
     ``WRITES`` when a statement is not a SELECT, "n/a" when one fails again (SQLite's captured SQL has its
     parameters put in approximately; PostgreSQL's is exact) or nothing was captured."""
-    try:
-        from lims.compiled import source_of  # a prepared statement's EXECUTE: what it runs
-    except ImportError:  # an older checkout (a before/after table): no prepared statements there
-
-        def source_of(sql):
-            return sql
-
     statements = [query["sql"] for query in captured_queries]
     if not statements:
         return "n/a (no queries)"
-    if any(not source_of(sql).strip().lower().startswith("select") for sql in statements):
+    if any(not statement_sql(sql).strip().lower().startswith("select") for sql in statements):
         return WRITES
     rounds = []
     try:

@@ -178,6 +178,16 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def statement_sql(sql: str) -> str:
+    """The SQL a captured statement runs: a compiled statement's EXECUTE read back as its SQL (``lims.compiled``);
+    on an older checkout (a before/after table), which prepares nothing, the statement as it is."""
+    try:
+        from lims.compiled import source_of
+    except ImportError:
+        return sql
+    return source_of(sql)
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from _serve import ROOT, load_average, pg_bench, report
+from _serve import ROOT, load_average, pg_bench, report, statement_sql
 
 PROPOSALS = 200
 PROTEINS_PER_PROPOSAL = 5
@@ -260,16 +260,9 @@ def _statements(user, path: str) -> list[tuple[str, tuple | None]]:
 
     seen: list[tuple[str, tuple | None]] = []
 
-    try:
-        from lims.compiled import source_of  # a compiled statement's EXECUTE: the SQL it runs
-    except ImportError:  # an older checkout (a before/after table)
-
-        def source_of(sql):
-            return sql
-
     def record(execute, sql, params, many, context):
         if not sql.startswith("PREPARE "):  # prepared once per connection: not the page's work
-            seen.append((source_of(sql), None if params is None else tuple(params)))
+            seen.append((statement_sql(sql), None if params is None else tuple(params)))
         return execute(sql, params, many, context)
 
     query = CatalogueQuery.parse(QueryDict(urlsplit(path).query))
